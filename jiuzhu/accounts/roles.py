@@ -1,0 +1,50 @@
+"""Roles and what each may do. Permissions are data (netbox's habit), checked in one place:
+``core.scoping.AreaScopedQuerySet.restrict`` for objects and ``has_perm`` for actions.
+
+三权分立 (SECURITY AC-SOD): the system admin manages configuration, the security admin manages accounts and
+roles, the auditor reads the audit log; none of them reads household data by default."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CASEWORKER = "caseworker", "乡镇经办员"
+    VILLAGE_ASSISTANT = "village_assistant", "村社会救助协理员"
+    REVIEWER = "reviewer", "县级审核确认"
+    SUPERVISOR = "supervisor", "市/省监督"
+    POLICY_ADMIN = "policy_admin", "政策管理员"
+    SYSTEM_ADMIN = "system_admin", "系统管理员"
+    SECURITY_ADMIN = "security_admin", "安全管理员"
+    AUDITOR = "auditor", "审计员"
+
+
+# Actions on registry objects and site functions.
+VIEW = "view"  # see households and persons (masked)
+CHANGE = "change"  # create and edit households and persons
+IMPORT = "import"
+EXPORT = "export"
+REVEAL = "reveal"  # see a protected field in full, with a reason
+VIEW_NAMES = "view_names"  # see full names (case handling); others see 张*三
+VIEW_AUDIT = "view_audit"
+MANAGE_USERS = "manage_users"
+MANAGE_POLICY = "manage_policy"
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.CASEWORKER: frozenset({VIEW, CHANGE, IMPORT, EXPORT, REVEAL, VIEW_NAMES}),
+    Role.VILLAGE_ASSISTANT: frozenset({VIEW, CHANGE, VIEW_NAMES}),
+    Role.REVIEWER: frozenset({VIEW, EXPORT, REVEAL, VIEW_NAMES}),
+    Role.SUPERVISOR: frozenset({VIEW, EXPORT}),
+    Role.POLICY_ADMIN: frozenset({VIEW, MANAGE_POLICY}),
+    Role.SYSTEM_ADMIN: frozenset(),
+    Role.SECURITY_ADMIN: frozenset({MANAGE_USERS}),
+    Role.AUDITOR: frozenset({VIEW, VIEW_AUDIT}),
+}
+
+# Roles that must pass a TOTP second factor (SECURITY AUTH-2FA) and get the shorter idle limit.
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR, Role.POLICY_ADMIN})
+
+
+def role_has(role: str, action: str) -> bool:
+    return action in ROLE_PERMISSIONS.get(role, frozenset())

@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from jiuzhu.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include("jiuzhu.api.urls")),
+    path("", include("jiuzhu.accounts.urls")),
+    path("", include("jiuzhu.registry.urls")),
+    path("", include("jiuzhu.web.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
