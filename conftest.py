@@ -11,6 +11,7 @@ _tmp = Path(tempfile.mkdtemp(prefix="jiuzhu-test-"))
 os.environ.setdefault("JIUZHU_VAR_DIR", str(_tmp / "var"))
 os.environ.setdefault("JIUZHU_MODE", "demo")
 os.environ["JIUZHU_KEY_FILE"] = str(_tmp / "keys.json")
+os.environ.setdefault("TEST_DB_NAME", f"test_jiuzhu_{os.getpid()}")
 
 from jiuzhu.core.crypto import ensure_key_file  # noqa: E402
 
