@@ -39,3 +39,27 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.full_name or self.username
+
+
+class LoginAttempt(models.Model):
+    """One row per login attempt from an address, for the per-IP throttle (SECURITY AUTH-LOCK).
+
+    Kept in the database, not the per-process cache, so every worker process counts the same attempts.
+    Rows older than a few minutes are deleted as new attempts arrive."""
+
+    ip = models.CharField(max_length=64)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "at"], name="accounts_loginattempt_ip_at")]
+
+
+class UnknownLoginState(models.Model):
+    """Failure counter and lock for a username that has no account, so that unknown names lock exactly like
+    real ones and the lock itself does not reveal which accounts exist (SECURITY AUTH-LOCK)."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failed_logins = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(db_index=True)
