@@ -1,23 +1,8 @@
-"""Project-wide pytest setup: a throw-away key file (keys never come from the repository) and the test
-database from DATABASE_URL (SQLite by default, PostgreSQL in CI)."""
+"""Project-wide fixtures. Environment set-up is in jiuzhu/testing/plugin.py (it must run before Django loads)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
-_tmp = Path(tempfile.mkdtemp(prefix="jiuzhu-test-"))
-os.environ.setdefault("JIUZHU_VAR_DIR", str(_tmp / "var"))
-os.environ.setdefault("JIUZHU_MODE", "demo")
-os.environ["JIUZHU_KEY_FILE"] = str(_tmp / "keys.json")
-os.environ.setdefault("TEST_DB_NAME", f"test_jiuzhu_{os.getpid()}")
-
-from jiuzhu.core.crypto import ensure_key_file  # noqa: E402
-
-ensure_key_file(os.environ["JIUZHU_KEY_FILE"])
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture

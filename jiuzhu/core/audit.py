@@ -6,6 +6,7 @@ if the change rolls back, so does its audit row. Appends are serialised by locki
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ FIELDS = (
 
 def _canonical(ev: AuditEvent) -> bytes:
     d: dict[str, Any] = {f: getattr(ev, f) for f in FIELDS}
-    d["at"] = ev.at.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    d["at"] = ev.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 

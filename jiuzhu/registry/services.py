@@ -307,7 +307,6 @@ REVEALABLE = {
 }
 
 
-@transaction.atomic
 def sensitive_reveal(*, actor: Any, obj: Person | Household, field: str, reason: str) -> str:
     """Show one protected value in full. Needs the reveal permission, a reason, and leaves an audit row
     (SECURITY AC-FIELD). The value itself never enters the audit log."""
@@ -322,5 +321,6 @@ def sensitive_reveal(*, actor: Any, obj: Person | Household, field: str, reason:
     attr, context = REVEALABLE[(kind, field)]
     token = getattr(obj, attr)
     value = crypto.decrypt(token, context=context) if token else ""
+    # the denial above is committed on its own; a success is audited before the value leaves the service
     audit_record(action="registry.reveal", actor=actor, obj=obj, detail={"field": field, "reason": reason.strip()[:200]})
     return value

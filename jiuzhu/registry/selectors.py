@@ -1,0 +1,63 @@
+"""Scoped reads for pages, API, search and export. Everything starts from ``restrict(user, action)``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db.models import QuerySet
+
+from jiuzhu.core import crypto, idnumber
+
+from .models import ChangeRecord, Household, Membership, Person
+
+_ID_LIKE = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
+
+
+def household_search(
+    user: Any, *, q: str = "", village: str = "", status: str = "", action: str = "view"
+) -> QuerySet[Household]:
+    """q: an ID number (exact, via the blind index), a household number, or a name (prefix, any member)."""
+    qs = Household.objects.restrict(user, action)
+    q = (q or "").strip()
+    if village:
+        qs = qs.filter(area_code__startswith=village) if village.isdigit() else qs.none()
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        if _ID_LIKE.match(q.replace(" ", "")):
+            try:
+                value = idnumber.parse(q).value
+            except idnumber.InvalidIdNumber:
+                return qs.none()
+            bi = crypto.blind_index(value, purpose="id_number")
+            qs = qs.filter(pk__in=Person.objects.restrict(user, action).filter(id_number_bi=bi).values("household_id"))
+        elif q.upper().startswith("H") and q[1:].isdigit():
+            qs = qs.filter(household_no__startswith=q.upper())
+        else:
+            ids = Person.objects.restrict(user, action).filter(name__startswith=q).values("household_id")
+            qs = qs.filter(pk__in=ids)
+    return qs.order_by("household_no")
+
+
+def page_of(qs: QuerySet[Any], page: int, size: int = 25) -> tuple[list[Any], bool]:
+    """Fetch one page without COUNT(*): a million-row registry pages in constant time."""
+    page = max(1, page)
+    rows = list(qs[(page - 1) * size : page * size + 1])
+    return rows[:size], len(rows) > size
+
+
+def household_members(household: Household) -> QuerySet[Person]:
+    return Person.objects.filter(household=household).order_by("relation", "birth_date")
+
+
+def household_history(user: Any, household: Household) -> QuerySet[ChangeRecord]:
+    return ChangeRecord.objects.restrict(user).filter(household=household).select_related("actor")
+
+
+def person_history(user: Any, person: Person) -> QuerySet[ChangeRecord]:
+    return ChangeRecord.objects.restrict(user).filter(object_type="person", object_id=person.pk)
+
+
+def membership_history(person: Person) -> QuerySet[Membership]:
+    return Membership.objects.filter(person=person).select_related("household").order_by("joined_on")
