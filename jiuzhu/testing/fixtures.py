@@ -40,9 +40,16 @@ def villages(township: str) -> list[str]:
     return list(Division.objects.filter(level=5, code__startswith=township).values_list("code", flat=True))
 
 
+_HASH: dict[str, str] = {}
+
+
 def make_user(username: str, role: str, area: str, **extra: Any) -> User:
+    """PBKDF2 is slow on purpose; hash the shared test password once per run and reuse it."""
     u = User(username=username, role=role, area_id=area, **extra)
-    u.set_password(PASSWORD)
+    if PASSWORD not in _HASH:
+        u.set_password(PASSWORD)
+        _HASH[PASSWORD] = u.password
+    u.password = _HASH[PASSWORD]
     u.save()
     return u
 
