@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-_meta: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("jiuzhu_request_meta", default={})
+_meta: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("jiuzhu_request_meta", default=None)
 
 
 def current_request_meta() -> dict[str, str]:
-    return _meta.get()
+    return _meta.get() or {}
 
 
 class RequestIdMiddleware:

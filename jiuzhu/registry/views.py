@@ -14,7 +14,14 @@ from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import can, get_scoped_or_404
 
 from . import selectors, services
-from .forms import HouseholdCreateForm, HouseholdEditForm, PersonEditForm, PersonForm, RevealForm, add_service_errors
+from .forms import (
+    HouseholdCreateForm,
+    HouseholdEditForm,
+    PersonEditForm,
+    PersonForm,
+    RevealForm,
+    add_service_errors,
+)
 from .models import Household, HouseholdStatus, Person
 
 

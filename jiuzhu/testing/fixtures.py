@@ -13,7 +13,7 @@ from jiuzhu.core.models import Division
 from jiuzhu.registry.models import Household
 from jiuzhu.registry.services import household_create
 
-PASSWORD = "Jz-test-Pass-2026!"
+PASSWORD = "Jz-test-Pass-2026!"  # noqa: S105 - test personas only
 
 # Two townships in 汉滨区 (A and B), one in 汉阴县 (C, another county).
 TOWN_A = "610902100"  # 关庙镇
