@@ -129,6 +129,7 @@ SESSION_IDLE_ADMIN_MIN = int(env("SESSION_IDLE_ADMIN_MIN", "15") or 15)
 SESSION_ABSOLUTE_HOURS = int(env("SESSION_ABSOLUTE_HOURS", "12") or 12)
 PASSWORD_PROFILE = env("PASSWORD_PROFILE", "dengbao") or "dengbao"  # dengbao | asvs
 PASSWORD_MAX_AGE_DAYS = int(env("PASSWORD_MAX_AGE_DAYS", "90") or 90)
+API_TOKEN_HOURS = int(env("API_TOKEN_HOURS", "12") or 12)  # bearer tokens of /api/v1
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
