@@ -14,6 +14,10 @@ from .models import ChangeRecord, Household, Membership, Person
 _ID_LIKE = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
 
 
+def is_id_query(q: str) -> bool:
+    return bool(_ID_LIKE.match((q or "").replace(" ", "")))
+
+
 def household_search(
     user: Any, *, q: str = "", village: str = "", status: str = "", action: str = "view"
 ) -> QuerySet[Household]:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from jiuzhu.accounts import roles
+from jiuzhu.core.masking import mask_id
 from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import can, get_scoped_or_404
 
@@ -47,7 +48,10 @@ def household_list(request: HttpRequest) -> HttpResponse:
     villages = []
     if prefix and len(prefix) >= 6:
         villages = list(Division.objects.filter(level=Division.Level.VILLAGE, code__startswith=prefix).order_by("code")[:1000])
-    ctx = {"rows": rows, "q": q, "village": village, "status": status, "page": page, "has_next": has_next,
+    # An ID number typed into the search box is never echoed back in full (it would sit in the page and in
+    # paging links); the box shows the masked form instead.
+    id_query = selectors.is_id_query(q)
+    ctx = {"rows": rows, "q": "" if id_query else q, "q_masked": mask_id(q) if id_query else "", "village": village, "status": status, "page": page, "has_next": has_next,
            "villages": villages, "statuses": HouseholdStatus.choices}
     if request.headers.get("HX-Request"):
         return render(request, "registry/_household_rows.html", ctx)

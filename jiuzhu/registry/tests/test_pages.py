@@ -162,3 +162,13 @@ def test_anonymous_redirected_to_login(client, tree):
 def test_healthz(client, db):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["database"] in ("sqlite", "postgresql")
+
+
+def test_id_search_is_not_echoed_in_full(client, personas, hh):
+    from jiuzhu.core import crypto
+
+    login(client, personas.caseworker_a)
+    person = Person.objects.get(household=hh, relation="02")
+    plain = crypto.decrypt(person.id_number_enc, context="person.id_number")
+    body = client.get("/households/", {"q": plain}).content.decode()
+    assert hh.household_no in body and plain not in body and person.id_number_masked in body
