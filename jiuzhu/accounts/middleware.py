@@ -1,4 +1,11 @@
-"""Session idle and absolute limits (SECURITY AUTH-SESS): 30 min idle (15 for admin roles), 12 h absolute."""
+"""Session idle and absolute limits (SECURITY AUTH-SESS): 30 min idle (15 for admin roles), 12 h absolute.
+
+The login view stamps ``LOGIN_AT`` and ``SEEN_AT`` (unix seconds) into the session; every authenticated request
+refreshes ``SEEN_AT``. A session over either limit is ended on the server (``logout`` flushes the row) and the
+request continues as anonymous, so every page that needs a login (``login_required``) sends the browser to the
+login page, which explains why (``EXPIRED_FLAG``); API calls get the API's own 401. For htmx requests the
+redirect becomes ``HX-Redirect`` so the login page replaces the whole window, not a fragment. The request is not
+cut short here, so the inner middleware (security headers, CSP) still applies to that response."""
 
 from __future__ import annotations
 
@@ -11,6 +18,12 @@ from django.http import HttpRequest, HttpResponse
 
 LOGIN_AT = "jz_login_at"
 SEEN_AT = "jz_seen_at"
+EXPIRED_FLAG = "jz_expired"
+
+
+def idle_limit_seconds(user: object) -> int:
+    admin = getattr(user, "is_admin_role", False)
+    return (settings.SESSION_IDLE_ADMIN_MIN if admin else settings.SESSION_IDLE_MIN) * 60
 
 
 class SessionPolicyMiddleware:
@@ -23,11 +36,18 @@ class SessionPolicyMiddleware:
             now = time.time()
             login_at = request.session.get(LOGIN_AT, now)
             seen_at = request.session.get(SEEN_AT, now)
-            idle_min = settings.SESSION_IDLE_ADMIN_MIN if getattr(user, "is_admin_role", False) else settings.SESSION_IDLE_MIN
-            if now - seen_at > idle_min * 60 or now - login_at > settings.SESSION_ABSOLUTE_HOURS * 3600:
+            if now - seen_at > idle_limit_seconds(user) or now - login_at > settings.SESSION_ABSOLUTE_HOURS * 3600:
+                from .services import record_logout
+
+                record_logout(user=user, reason="session_expired")
                 logout(request)
-                request.session["jz_expired"] = True
-            else:
-                request.session[LOGIN_AT] = login_at
-                request.session[SEEN_AT] = now
+                request.session[EXPIRED_FLAG] = True
+                response = self.get_response(request)
+                if request.headers.get("HX-Request") and response.status_code in (301, 302):
+                    response["HX-Redirect"] = response["Location"]
+                    del response["Location"]
+                    response.status_code = 204
+                return response
+            request.session[LOGIN_AT] = login_at
+            request.session[SEEN_AT] = now
         return self.get_response(request)

@@ -257,8 +257,15 @@ def _pending_context(user: User) -> str:
     return f"{TOTP_CONTEXT}.pending:{user.pk}"
 
 
-def totp_enroll_begin(*, user: User) -> TotpEnrollment:
-    secret = pyotp.random_base32()
+def totp_enroll_begin(*, user: User, pending_token: str | None = None) -> TotpEnrollment:
+    """A new secret, or the one inside ``pending_token`` (so reloading the page keeps the same secret)."""
+    secret = ""
+    if pending_token:
+        try:
+            secret = crypto.decrypt(pending_token, context=_pending_context(user))
+        except crypto.CryptoError:
+            secret = ""
+    secret = secret or pyotp.random_base32()
     uri = pyotp.TOTP(secret, interval=TOTP_STEP).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
     return TotpEnrollment(secret, uri, crypto.encrypt(secret, context=_pending_context(user)))
 
@@ -302,8 +309,9 @@ def login_check(
         return _fail(user=None, username=username, ip=ip, now=now, reason="unknown_user")
     if not user.check_password(password):
         return _fail(user=user, username=username, ip=ip, now=now, reason="bad_password")
-    if not user.is_active:
-        return _fail(user=user, username=username, ip=ip, now=now, reason="inactive")
+    refusal = _refusal(user)
+    if refusal:
+        return _fail(user=user, username=username, ip=ip, now=now, reason=refusal)
     return _after_password(user=user, username=username, ip=ip, now=now, totp_code=totp_code)
 
 
@@ -315,8 +323,9 @@ def second_factor_check(*, user_id: int, totp_code: str, ip: str, now: dt.dateti
     username = user.username if user else ""
     if _ip_throttled(ip, now):
         return _deny(user=user, username=username, ip=ip, status=THROTTLED, reason="ip_throttled")
-    if user is None or not user.is_active:
-        return _deny(user=user, username=username, ip=ip, status=INVALID, reason="inactive")
+    if user is None or _refusal(user):
+        return _deny(user=user, username=username, ip=ip, status=INVALID,
+                     reason=(_refusal(user) if user else None) or "unknown_user")
     if _is_locked(user, now):
         return _deny(user=user, username=username, ip=ip, status=LOCKED, reason="locked")
     return _after_password(user=user, username=username, ip=ip, now=now, totp_code=totp_code or "")
@@ -353,24 +362,33 @@ def _after_password(*, user: User, username: str, ip: str, now: dt.datetime, tot
     return LoginResult(OK, user, _messages()[OK])
 
 
-def enrollment_login_check(*, user_id: int, ip: str, now: dt.datetime | None = None) -> LoginResult:
-    """After a fresh account bound its authenticator during login (``can_enroll_at_login``), finish the login:
-    the confirmation code already proved the second factor, so only expiry rules remain."""
+def _refusal(user: User) -> str | None:
+    """Why a correct password still cannot log this account in (reported as ``invalid``)."""
+    if not user.is_active:
+        return "inactive"
+    if user.is_demo and not settings.DEMO_MODE:
+        return "demo_account_outside_demo_mode"  # no default accounts outside demo mode (SECURITY AC-LIFE)
+    return None
+
+
+def resume_login(*, user_id: int, ip: str, now: dt.datetime | None = None) -> LoginResult:
+    """Finish a login whose password (and second factor, when required) were already verified in the same
+    server-side pending state: after binding the authenticator at first login, or after the forced password
+    change. The caller must only call this from such a state; ``user_id`` never comes from the client."""
     now = _now(now)
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not user.totp_secret_enc:
-        return _deny(user=user, username=user.username if user else "", ip=ip, status=INVALID, reason="inactive")
-    return _finish_enrolled(user=user, ip=ip, now=now)
-
-
-def _finish_enrolled(*, user: User, ip: str, now: dt.datetime) -> LoginResult:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or _refusal(user) or (needs_totp(user) and not user.totp_secret_enc):
+        return _deny(user=user, username=user.username if user else "", ip=ip, status=INVALID,
+                     reason=(_refusal(user) if user else None) or "resume_refused")
+    if _is_locked(user, now):
+        return _deny(user=user, username=user.username, ip=ip, status=LOCKED, reason="locked")
     change = password_change_reason(user, now)
     with transaction.atomic():
         if change:
             _audit_login(user=user, username=user.username, ip=ip, result="denied", reason=change)
         else:
             User.objects.filter(pk=user.pk).update(last_login=now, failed_logins=0, first_failure_at=None)
-            _audit_login(user=user, username=user.username, ip=ip, result="ok", reason="ok_after_enroll")
+            _audit_login(user=user, username=user.username, ip=ip, result="ok", reason="ok_resumed")
     if change:
         return LoginResult(PASSWORD_EXPIRED, user, MSG_MUST_CHANGE if change == "must_change_password"
                            else _messages()[PASSWORD_EXPIRED])
