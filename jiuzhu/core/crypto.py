@@ -122,7 +122,7 @@ def provider() -> SoftwareProvider:
 
     raw = os.environ.get("JIUZHU_KEYS")
     if not raw:
-        path = Path(settings.JIUZHU_KEY_FILE)
+        path = Path(str(settings.JIUZHU_KEY_FILE))
         if not path.exists():
             if settings.DEMO_MODE or os.environ.get("JIUZHU_CREATE_KEYS") == "1":
                 ensure_key_file(path)

@@ -249,11 +249,11 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                     _check_sheet_extent(max_row, max_col)
                 else:
                     tail = block[-64:]
+    except RejectedFile:
+        raise
     except zipfile.BadZipFile as exc:
         raise RejectedFile("bad_zip", "工作簿已损坏（解压校验失败，可能是伪造的压缩包），已拒绝") from exc
-    except (OSError, EOFError, NotImplementedError, ValueError) as exc:
-        if isinstance(exc, RejectedFile):
-            raise
+    except (OSError, EOFError, NotImplementedError, ValueError, RuntimeError) as exc:
         raise RejectedFile("bad_zip", "工作簿已损坏，无法读取") from exc
     if is_sheet and cells != cells_with_ref:
         raise RejectedFile("sheet_refs", "工作表格式不规范（单元格缺少位置信息），请用 Excel/WPS 重新另存为 .xlsx")
@@ -335,7 +335,7 @@ def detect_csv_encoding(data: bytes) -> str:
                 bad_lines.append(n)
     if bad_lines:
         raise RejectedFile("csv_encoding", f"CSV 第 {bad_lines[0]} 行既不是 UTF-8 也不是 GBK 编码，请另存为“CSV UTF-8”")
-    if utf8_lines and gbk_lines or bom:
+    if gbk_lines and (utf8_lines or bom):
         u = utf8_lines[0] if utf8_lines else 1
         raise RejectedFile(
             "csv_mixed",

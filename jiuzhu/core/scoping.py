@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
@@ -50,5 +51,5 @@ def get_scoped_or_404(qs: models.QuerySet[M], user: Any, action: str = "view", *
     scoped = qs.restrict(user, action)  # type: ignore[attr-defined]
     try:
         return scoped.get(**lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc

@@ -85,7 +85,7 @@ class HouseholdCreateForm(PersonForm):
         super().__init__(*args, **kwargs)
         villages = Division.objects.filter(level=Division.Level.VILLAGE, code__startswith=area_prefix,
                                            valid_to__isnull=True).select_related("parent")[:2000]
-        self.fields["area_code"].choices = [(v.code, f"{v.parent.name if v.parent else ''} {v.name}") for v in villages]
+        self.fields["area_code"].choices = [(v.code, f"{v.parent.name if v.parent else ''} {v.name}") for v in villages]  # type: ignore[attr-defined]
         self.fields["relation"].initial = Relation.HEAD
         self._style()
 

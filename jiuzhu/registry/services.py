@@ -29,7 +29,7 @@ class DuplicatePerson(ValidationError):
 
     def __init__(self, person: Person):
         self.person_id = person.pk
-        self.household_no = person.household.household_no if person.household_id else ""
+        self.household_no = person.household.household_no if person.household is not None else ""
         super().__init__({"id_number": f"该身份证号已登记：户 {self.household_no}（人员编号 {person.pk}）"})
 
 
@@ -94,7 +94,10 @@ def _check_duplicate(cleaned: dict[str, Any], *, exclude_pk: int | None = None) 
     if "id_number" not in cleaned:
         return
     bi = crypto.blind_index(cleaned["id_number"].value, purpose="id_number")
-    existing = Person.objects.filter(id_number_bi=bi).exclude(pk=exclude_pk).select_related("household").first()
+    others = Person.objects.filter(id_number_bi=bi)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    existing = others.select_related("household").first()
     if existing is not None:
         raise DuplicatePerson(existing)
 
@@ -255,7 +258,7 @@ def person_update(*, actor: Any, person: Person, data: dict[str, Any], version: 
     before = snapshot(p)
     c = clean_person(data, partial=True)
     if c.get("relation") == Relation.HEAD and Person.objects.filter(
-        household_id=p.household_id, relation=Relation.HEAD).exclude(pk=p.pk).exists():
+        household=p.household, relation=Relation.HEAD).exclude(pk=p.pk).exists():
         raise ValidationError({"relation": "该户已有户主"})
     _check_duplicate(c, exclude_pk=p.pk)
     _apply_person(p, c)
@@ -270,7 +273,8 @@ def person_update(*, actor: Any, person: Person, data: dict[str, Any], version: 
         if "relation" in a:
             Membership.objects.filter(person=p, left_on__isnull=True).update(relation=p.relation)
         _record(actor=actor, obj=p, action="update", before=b, after=a, reason=reason)
-        _refresh_household_summary(p.household)
+        if p.household is not None:
+            _refresh_household_summary(p.household)
     return p
 
 

@@ -26,7 +26,7 @@ _NAME = re.compile(r"^[\u3400-\u9fff\U00020000-\U0003134F·•A-Za-z ]{1,30}$")
 _ACCOUNT = re.compile(r"^\d{8,30}$")
 
 
-def _choice(value: Any, choices: type, field: str, errors: dict[str, str], *, label: str) -> str:
+def _choice(value: Any, choices: Any, field: str, errors: dict[str, str], *, label: str) -> str:
     """Accept the code or the Chinese label (township spreadsheets use labels)."""
     v = "" if value is None else str(value).strip()
     for code, text in choices.choices:

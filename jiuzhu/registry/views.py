@@ -70,7 +70,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def household_create(request: HttpRequest) -> HttpResponse:
     _require(request, roles.CHANGE)
-    prefix = request.user.area_id  # type: ignore[union-attr]
+    prefix = request.user.area_id or ""  # type: ignore[union-attr]
     form = HouseholdCreateForm(request.POST or None, area_prefix=prefix)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -165,8 +165,11 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reveal(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """Show one protected value after the user gives a reason; answered as a small fragment (htmx) or JSON."""
-    model = Person if kind == "person" else Household
-    obj = get_scoped_or_404(model.objects.all(), request.user, roles.VIEW, pk=pk)
+    obj: Person | Household
+    if kind == "person":
+        obj = get_scoped_or_404(Person.objects.all(), request.user, roles.VIEW, pk=pk)
+    else:
+        obj = get_scoped_or_404(Household.objects.all(), request.user, roles.VIEW, pk=pk)
     form = RevealForm(request.POST)
     if not form.is_valid():
         return HttpResponse("请填写查看原因（至少2个字）", status=400)
