@@ -19,7 +19,15 @@ from jiuzhu.core import crypto
 from jiuzhu.core.models import Division
 from jiuzhu.registry.models import Household, Person
 from jiuzhu.testing.fixtures import (
-    COUNTY, COUNTY_2, PASSWORD, TOWN_A, TOWN_B, TOWN_C, make_household, make_user, villages,
+    COUNTY,
+    COUNTY_2,
+    PASSWORD,
+    TOWN_A,
+    TOWN_B,
+    TOWN_C,
+    make_household,
+    make_user,
+    villages,
 )  # fmt: skip
 
 pytestmark = pytest.mark.django_db

@@ -93,5 +93,5 @@ def make_household(actor: User, village: str, *, size: int = 2, name: str = "张
         members.append({"name": f"张{'一二三四五六'[i % 6]}", "id_number": new_id(), "relation": "30" if i % 2 else "10"})
     return household_create(
         actor=actor, area_code=village, urban_rural="rural", address="一组", bank_name="农村信用社",
-        bank_account="6228480000123456789", members=members,
+        bank_account="6228480402564890018", members=members,
     )
