@@ -27,10 +27,12 @@ SNAPSHOT_EXCLUDE = {"id_number_enc", "id_number_bi", "phone_enc", "phone_bi", "d
 class DuplicatePerson(ValidationError):
     """The ID number is already registered; carries a pointer to the existing record."""
 
-    def __init__(self, person: Person):
-        self.person_id = person.pk
-        self.household_no = person.household.household_no if person.household is not None else ""
-        super().__init__({"id_number": f"该身份证号已登记：户 {self.household_no}（人员编号 {person.pk}）"})
+    def __init__(self, person: Person, *, visible: bool = True):
+        # Outside the actor's area only the fact is told, not where (SECURITY AC-IDOR).
+        self.person_id = person.pk if visible else None
+        self.household_no = person.household.household_no if visible and person.household is not None else ""
+        msg = f"该身份证号已登记：户 {self.household_no}（人员编号 {person.pk}）" if visible else "该身份证号已在其他地区登记"
+        super().__init__({"id_number": msg})
 
 
 class StaleEdit(Exception):
@@ -90,7 +92,7 @@ def _apply_person(p: Person, cleaned: dict[str, Any]) -> None:
             setattr(p, k, v)
 
 
-def _check_duplicate(cleaned: dict[str, Any], *, exclude_pk: int | None = None) -> None:
+def _check_duplicate(cleaned: dict[str, Any], *, exclude_pk: int | None = None, actor: Any = None) -> None:
     if "id_number" not in cleaned:
         return
     bi = crypto.blind_index(cleaned["id_number"].value, purpose="id_number")
@@ -99,7 +101,7 @@ def _check_duplicate(cleaned: dict[str, Any], *, exclude_pk: int | None = None) 
         others = others.exclude(pk=exclude_pk)
     existing = others.select_related("household").first()
     if existing is not None:
-        raise DuplicatePerson(existing)
+        raise DuplicatePerson(existing, visible=actor is None or area_visible(actor, existing.area_code))
 
 
 def _apply_bank(h: Household, account: str) -> None:
@@ -153,7 +155,7 @@ def household_create(
             if c["id_number"].value in seen:
                 raise ValidationError({"id_number": "同一户内身份证号重复"})
             seen.add(c["id_number"].value)
-            _check_duplicate(c)
+            _check_duplicate(c, actor=actor)
             cleaned_members.append(c)
         except ValidationError as exc:
             for k, v in exc.message_dict.items():
@@ -235,7 +237,7 @@ def person_add(*, actor: Any, household: Household, data: dict[str, Any], reason
     c = clean_person(data)
     if c["relation"] == Relation.HEAD and Person.objects.filter(household=household, relation=Relation.HEAD).exists():
         raise ValidationError({"relation": "该户已有户主"})
-    _check_duplicate(c)
+    _check_duplicate(c, actor=actor)
     c.setdefault("urban_rural", household.urban_rural)
     p = Person(household=household, area_code=household.area_code)
     _apply_person(p, c)
@@ -260,7 +262,7 @@ def person_update(*, actor: Any, person: Person, data: dict[str, Any], version: 
     if c.get("relation") == Relation.HEAD and Person.objects.filter(
         household=p.household, relation=Relation.HEAD).exclude(pk=p.pk).exists():
         raise ValidationError({"relation": "该户已有户主"})
-    _check_duplicate(c, exclude_pk=p.pk)
+    _check_duplicate(c, exclude_pk=p.pk, actor=actor)
     _apply_person(p, c)
     p.version = version + 1
     if Person.objects.filter(pk=p.pk, version=version).update(
