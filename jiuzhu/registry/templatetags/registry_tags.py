@@ -17,6 +17,11 @@ def shown_name(name: str, perms: Collection[str]) -> str:
 
 
 @register.filter
+def action_label(action: str) -> str:
+    return {"create": "新建", "update": "修改", "delete": "删除", "leave": "迁出", "import": "导入"}.get(action, action)
+
+
+@register.filter
 def field_label(key: str) -> str:
     return FIELD_LABELS.get(key, key)
 
