@@ -258,6 +258,8 @@ def person_update(*, actor: Any, person: Person, data: dict[str, Any], version: 
     if p.version != version:
         raise StaleEdit
     before = snapshot(p)
+    if "disability_category" in data or "disability_grade" in data:  # the pair is checked together
+        data = {"disability_category": p.disability_category, "disability_grade": p.disability_grade, **data}
     c = clean_person(data, partial=True)
     if c.get("relation") == Relation.HEAD and Person.objects.filter(
         household=p.household, relation=Relation.HEAD).exclude(pk=p.pk).exists():
