@@ -458,7 +458,7 @@ def manageable_roles() -> list[tuple[str, str]]:
 def users_managed_by(actor: Any) -> Any:
     if not roles.role_has(getattr(actor, "role", ""), roles.MANAGE_USERS) or not getattr(actor, "area_id", None):
         return User.objects.none()
-    return User.objects.filter(area_id__startswith=actor.area_id).select_related("area").order_by("username")
+    return User.objects.filter(area__code__startswith=actor.area_id).select_related("area").order_by("username")
 
 
 def _require_manageable_target(actor: Any, user: User) -> None:

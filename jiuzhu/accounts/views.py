@@ -285,7 +285,7 @@ def user_list(request: HttpRequest, *, form: UserCreateForm | None = None, statu
     qs = services.users_managed_by(actor)
     q = request.GET.get("q", "").strip()
     if q:
-        qs = qs.filter(Q(username__icontains=q) | Q(full_name__icontains=q) | Q(area_id__startswith=q))
+        qs = qs.filter(Q(username__icontains=q) | Q(full_name__icontains=q) | Q(area__code__startswith=q))
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     form = form or UserCreateForm(role_choices=services.manageable_roles(), initial={"area_code": actor.area_id})
     return render(request, "accounts/users.html", {
