@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_import
 
 app_name = "registry"
 urlpatterns = [
@@ -12,7 +12,11 @@ urlpatterns = [
     path("persons/<int:pk>/", views.person_detail, name="person_detail"),
     path("persons/<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("reveal/<str:kind>/<int:pk>/", views.reveal, name="reveal"),
-    path("households/export/", views.household_list, name="household_export"),  # placeholder until exports land
     # import and export routes (views_import.py)
-    path("import/", views.household_list, name="import"),
+    path("households/export/", views_import.household_export, name="household_export"),
+    path("import/", views_import.import_page, name="import"),
+    path("import/template/", views_import.import_template, name="import_template"),
+    path("import/<int:pk>/", views_import.import_job, name="import_job"),
+    path("import/<int:pk>/progress/", views_import.import_job_progress, name="import_job_progress"),
+    path("import/<int:pk>/errors/", views_import.import_errors, name="import_errors"),
 ]
