@@ -7,10 +7,11 @@ Responses carry masked values only (SECURITY AC-FIELD); full values come from th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 
 RelationCode = Literal["02", "10", "20", "30", "40", "50", "60", "70", "80", "99"]
 DisabilityCode = Literal["", "1", "2", "3", "4", "5", "6", "7"]
@@ -19,10 +20,22 @@ CapacityCode = Literal["full", "partial", "none"]
 UrbanRuralCode = Literal["urban", "rural"]
 HouseholdStatusCode = Literal["active", "archived"]
 AREA_PATTERN = r"^(\d{6}|\d{9}|\d{12})?$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL)
+MAX_VERSION = 2**31 - 1
+_CONTROL = re.compile(TEXT_PATTERN)
 
 
 class Strict(Schema):
+    """Unknown keys are an error, and so is a control character in any text."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _CONTROL.match(value):
+            raise ValueError("text must not contain control characters")
+        return value
 
 
 # --- errors -----------------------------------------------------------------------------------------------
@@ -129,7 +142,7 @@ class PersonPatchIn(Strict):
     """Send only the fields to change, plus the ``version`` you read and a ``reason``.
     ``null`` is accepted only where the value may be empty (disability_grade, death_date)."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     reason: str = Field(min_length=1, max_length=200)
     name: str = Field(None, min_length=1, max_length=30)
     id_number: str = Field(None, min_length=15, max_length=24)
@@ -204,7 +217,7 @@ class HouseholdCreateIn(Strict):
 
 
 class HouseholdPatchIn(Strict):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     reason: str = Field(min_length=1, max_length=200)
     address: str = Field(None, max_length=200)
     urban_rural: UrbanRuralCode = Field(None)

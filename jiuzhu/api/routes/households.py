@@ -13,6 +13,7 @@ from jiuzhu.registry import services
 from .. import selectors
 from ..present import Viewer, household_detail_out, household_out, person_out
 from ..schemas import (
+    TEXT_PATTERN,
     HouseholdCreateIn,
     HouseholdDetailOut,
     HouseholdPage,
@@ -26,6 +27,7 @@ from ..schemas import (
 from .common import DEFAULT_LIMIT, MAX_LIMIT, READ_ERRORS, WRITE_ERRORS, ObjectId, scoped_household, user_of
 
 router = Router(tags=["households"])
+Q_HELP = "ID number (exact), household number (prefix) or name (prefix; exact for roles that see masked names)"
 
 
 def _detail(request: HttpRequest, household_id: int) -> dict:
@@ -37,7 +39,7 @@ def _detail(request: HttpRequest, household_id: int) -> dict:
 @router.get("", response={200: HouseholdPage, **READ_ERRORS}, summary="List households in your area")
 def household_list(
     request: HttpRequest,
-    q: str = Query("", max_length=40, description="Name (exact; prefix for roles that see names) or ID number"),
+    q: str = Query("", max_length=40, pattern=TEXT_PATTERN, description=Q_HELP),
     village: str = Query("", pattern=r"^(\d{2,12})?$", description="Area code prefix"),
     status: Literal["active", "archived"] | None = None,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),

@@ -9,7 +9,7 @@ from jiuzhu.registry import services
 
 from .. import selectors
 from ..present import Viewer, person_out
-from ..schemas import PersonOut, PersonPage, PersonPatchIn, PersonRevealIn, RevealOut, changes
+from ..schemas import TEXT_PATTERN, PersonOut, PersonPage, PersonPatchIn, PersonRevealIn, RevealOut, changes
 from .common import (
     DEFAULT_LIMIT,
     MAX_ID,
@@ -22,12 +22,13 @@ from .common import (
 )
 
 router = Router(tags=["persons"])
+Q_HELP = "ID number (exact) or name (prefix; exact for roles that see masked names)"
 
 
 @router.get("", response={200: PersonPage, **READ_ERRORS}, summary="List persons in your area")
 def person_list(
     request: HttpRequest,
-    q: str = Query("", max_length=40, description="Name (exact; prefix for roles that see names) or ID number"),
+    q: str = Query("", max_length=40, pattern=TEXT_PATTERN, description=Q_HELP),
     village: str = Query("", pattern=r"^(\d{2,12})?$", description="Area code prefix"),
     household_id: int | None = Query(None, ge=1, le=MAX_ID),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
