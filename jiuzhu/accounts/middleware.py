@@ -19,6 +19,9 @@ from django.http import HttpRequest, HttpResponse
 LOGIN_AT = "jz_login_at"
 SEEN_AT = "jz_seen_at"
 EXPIRED_FLAG = "jz_expired"
+# ``SEEN_AT`` is rewritten at most this often, so read-only pages do not write the session row on every
+# request. The idle clock can therefore start up to this many seconds early: the limit errs on the strict side.
+SEEN_RESOLUTION = 15
 
 
 def idle_limit_seconds(user: object) -> int:
@@ -48,6 +51,8 @@ class SessionPolicyMiddleware:
                     del response["Location"]
                     response.status_code = 204
                 return response
-            request.session[LOGIN_AT] = login_at
-            request.session[SEEN_AT] = now
+            if LOGIN_AT not in request.session:
+                request.session[LOGIN_AT] = login_at
+            if SEEN_AT not in request.session or now - seen_at >= SEEN_RESOLUTION:
+                request.session[SEEN_AT] = now
         return self.get_response(request)

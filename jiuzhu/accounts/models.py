@@ -21,6 +21,8 @@ class User(AbstractUser):
     totp_secret_enc = models.TextField(blank=True, default="")
     totp_last_step = models.BigIntegerField(default=0)
     is_demo = models.BooleanField(default=False)
+    # Set when a security admin re-enables the account; restarts the dormancy clock (SECURITY AC-LIFE).
+    enabled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(failed_logins__gte=0), name="failed_logins_gte_0")]

@@ -133,6 +133,25 @@ def password_change_reason(user: User, now: dt.datetime | None = None) -> str | 
     return None
 
 
+def inactive_days_limit() -> int:
+    return int(getattr(settings, "ACCOUNT_INACTIVE_DAYS", 90))
+
+
+def last_activity(user: User) -> dt.datetime | None:
+    """The latest of last login, creation, password change and re-enabling: the dormancy clock's start."""
+    stamps = [t for t in (user.last_login, user.date_joined, user.password_changed_at, user.enabled_at) if t]
+    return max(stamps) if stamps else None
+
+
+def is_dormant(user: User, now: dt.datetime | None = None) -> bool:
+    """Unused for ``ACCOUNT_INACTIVE_DAYS`` (default 90) days: disabled automatically (SECURITY AC-LIFE).
+    Demo accounts in demo mode never go dormant."""
+    if settings.DEMO_MODE and user.is_demo:
+        return False
+    last = last_activity(user)
+    return last is not None and _now(now) - last > dt.timedelta(days=inactive_days_limit())
+
+
 def _initial_password_expired(user: User, now: dt.datetime) -> bool:
     hours = int(getattr(settings, "INITIAL_PASSWORD_VALID_HOURS", 72))
     return bool(
@@ -312,6 +331,9 @@ def login_check(
     refusal = _refusal(user)
     if refusal:
         return _fail(user=user, username=username, ip=ip, now=now, reason=refusal)
+    if is_dormant(user, now):
+        _disable_dormant(user, now)
+        return _fail(user=user, username=username, ip=ip, now=now, reason="dormant")
     return _after_password(user=user, username=username, ip=ip, now=now, totp_code=totp_code)
 
 
@@ -524,6 +546,27 @@ def create_user_unchecked(
     return user, password
 
 
+def _disable_dormant(user: User, now: dt.datetime) -> None:
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        kill_sessions(user)
+        audit_record(action="accounts.user_disable", obj=user, object_area=user.area_id or "", username="(system)",
+                     detail={"username": user.username, "reason": "dormant", "days": inactive_days_limit()})
+
+
+def disable_dormant_users(*, now: dt.datetime | None = None) -> list[str]:
+    """Disable every active account unused for ``ACCOUNT_INACTIVE_DAYS`` days (run daily from cron or a
+    systemd timer: ``jiuzhu disable-dormant-users``; the login check applies the same rule on its own)."""
+    now = _now(now)
+    done = []
+    for user in User.objects.filter(is_active=True).iterator():
+        if is_dormant(user, now):
+            _disable_dormant(user, now)
+            done.append(user.username)
+    return done
+
+
 def kill_sessions(user: User) -> int:
     """Delete every server-side session of ``user``. Returns how many."""
     uid = str(user.pk)
@@ -551,7 +594,8 @@ def user_enable(*, actor: Any, user: User) -> None:
     _require_manageable_target(actor, user)
     with transaction.atomic():
         user.is_active = True
-        user.save(update_fields=["is_active"])
+        user.enabled_at = timezone.now()
+        user.save(update_fields=["is_active", "enabled_at"])
         audit_record(action="accounts.user_enable", actor=actor, obj=user, object_area=user.area_id or "",
                      detail={"username": user.username})
 
