@@ -2,7 +2,8 @@
 
 Only an HMAC-SM3 of the token is stored (``core.crypto.blind_index`` with purpose ``api_token``), so a copy of
 the database does not yield usable tokens. A token dies when it expires, when it is revoked (``DELETE
-/api/v1/auth/token``) and — checked on every request — when its user is disabled."""
+/api/v1/auth/token``) and — checked on every request — when its user is disabled, changes or has reset the
+password, or is re-enabled after a disable (``tokens.token_user_ok``)."""
 
 from __future__ import annotations
 

@@ -43,6 +43,18 @@ def token_revoke(*, token: ApiToken) -> None:
     audit_record(action="api.token.revoke", actor=token.user, object_type="api.apitoken", object_id=token.pk)
 
 
+def token_user_ok(row: ApiToken) -> bool:
+    """The user is active and nothing happened since the token was issued that ends sessions: a password
+    change or reset, or a disable followed by a re-enable (so old tokens do not come back to life)."""
+    user = row.user
+    if not user.is_active or user.must_change_password:
+        return False
+    for stamp in (user.password_changed_at, getattr(user, "enabled_at", None)):
+        if stamp is not None and stamp > row.created:
+            return False
+    return True
+
+
 def token_lookup(token: str) -> ApiToken | None:
     """The live token row for ``token``, or None (unknown, expired, revoked, or the user is disabled)."""
     if not token or len(token) > 200:
@@ -53,7 +65,7 @@ def token_lookup(token: str) -> ApiToken | None:
         .filter(key_hash=token_hash(token), revoked__isnull=True, expires__gt=now)
         .first()
     )
-    if row is None or not row.user.is_active:
+    if row is None or not token_user_ok(row):
         return None
     if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=row.pk).update(last_used=now)

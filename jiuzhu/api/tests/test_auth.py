@@ -9,11 +9,13 @@ import pyotp
 from django.test import Client
 from django.utils import timezone
 
+from jiuzhu.accounts.roles import Role
+from jiuzhu.accounts.services import password_change, user_disable, user_enable, user_reset
 from jiuzhu.api.models import ApiToken
 from jiuzhu.api.tests.conftest import ApiClient
 from jiuzhu.core import crypto
 from jiuzhu.core.models import AuditEvent
-from jiuzhu.testing.fixtures import PASSWORD
+from jiuzhu.testing.fixtures import PASSWORD, make_user
 
 
 def login(body, ip="10.0.0.1"):
@@ -136,3 +138,21 @@ def test_session_cookie_does_not_authenticate(personas, hh_a):
     r = c.get(f"/api/v1/households/{hh_a.pk}", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 404
     assert c.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()["username"] == "cw_b"
+
+
+def test_tokens_die_with_a_password_reset_or_a_disable_enable_cycle(personas):
+    security = make_user("sec", Role.SECURITY_ADMIN, "61")
+    user = personas.caseworker_a
+    old = ApiClient(user)
+    user_disable(actor=security, user=user)
+    assert old.get("/me").status_code == 401
+    user_enable(actor=security, user=user)
+    user.refresh_from_db()
+    assert old.get("/me").status_code == 401  # re-enabling does not revive tokens issued before
+    fresh = ApiClient(user)
+    assert fresh.get("/me").status_code == 200
+    user_reset(actor=security, user=user)
+    assert fresh.get("/me").status_code == 401
+    other = ApiClient(personas.caseworker_b)
+    password_change(user=personas.caseworker_b, old_password=PASSWORD, new_password="Another-Str0ng-Pass!")
+    assert other.get("/me").status_code == 401
