@@ -370,6 +370,11 @@ def _after_password(*, user: User, username: str, ip: str, now: dt.datetime, tot
             return _fail(user=user, username=username, ip=ip, now=now, reason=problem, status=TOTP_INVALID)
     change = password_change_reason(user, now)
     with transaction.atomic():
+        # Re-read under a row lock: failures that arrived while this password was being hashed may have
+        # locked the account, and a success must not clear such a lock.
+        if _is_locked(User.objects.select_for_update().only("locked_until").get(pk=user.pk), now):
+            _audit_login(user=user, username=username, ip=ip, result="denied", reason="locked")
+            return LoginResult(LOCKED, None, _messages()[LOCKED])
         User.objects.filter(pk=user.pk).update(failed_logins=0, first_failure_at=None, locked_until=None)
         user.failed_logins, user.first_failure_at, user.locked_until = 0, None, None
         if change:

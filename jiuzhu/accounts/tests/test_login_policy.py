@@ -419,3 +419,23 @@ def test_demo_accounts_do_not_go_dormant_in_demo_mode(personas):
     _last_seen(personas.caseworker_a, 400)
     User.objects.filter(pk=personas.caseworker_a.pk).update(is_demo=True)
     assert services.login_check(username="cw_a", password=PASSWORD, ip="10.12.0.3").status == "ok"
+
+
+def test_success_in_flight_cannot_clear_a_lock_set_meanwhile(personas):
+    """A right password whose hash check finished after concurrent failures locked the account is refused."""
+    real_check = User.check_password
+    calls = {"n": 0}
+
+    def slow_first_check(self, raw):
+        calls["n"] += 1
+        ok = real_check(self, raw)
+        if calls["n"] == 1:  # while this password was being checked, five failures arrive from elsewhere
+            for i in range(5):
+                services.login_check(username="cw_a", password="x", ip=f"10.13.0.{i}", now=T0)
+        return ok
+
+    with mock.patch.object(User, "check_password", slow_first_check):
+        r = services.login_check(username="cw_a", password=PASSWORD, ip="10.13.1.1", now=T0)
+    assert r.status == "locked" and r.user is None
+    u = fresh(personas.caseworker_a)
+    assert u.locked_until is not None and u.last_login is None
