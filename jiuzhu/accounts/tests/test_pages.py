@@ -349,3 +349,19 @@ def test_reset_page(security_admin, personas):
     initial = re.search(r'data-testid="initial-password">([^<]+)<', r.content.decode()).group(1)
     assert services.login_check(username="cw_b", password=initial, ip="10.10.0.2").status == "password_expired"
     assert services.login_check(username="cw_b", password=PASSWORD, ip="10.10.0.2").status == "invalid"
+
+
+def test_every_accounts_post_route_needs_a_csrf_token(security_admin, personas):
+    from django.urls import reverse
+
+    from jiuzhu.accounts import urls
+
+    routes = [reverse(f"accounts:{p.name}", kwargs={"pk": personas.caseworker_a.pk} if "<int:pk>" in str(p.pattern)
+                      else None) for p in urls.urlpatterns]
+    assert len(routes) == len(urls.urlpatterns) >= 12
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(security_admin)
+    for url in routes:
+        r = c.post(url, {"username": "cw_a", "password": PASSWORD, "code": "123456"})
+        assert r.status_code == 403, url
+    assert User.objects.get(pk=personas.caseworker_a.pk).is_active
