@@ -51,4 +51,4 @@ class UserCreateForm(forms.Form):
 
     def __init__(self, *args, role_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = role_choices
+        self.fields["role"].choices = role_choices  # type: ignore[attr-defined]

@@ -70,7 +70,7 @@ def _pending(request: HttpRequest, stage: str) -> tuple[User | None, str]:
     p = request.session.get(PENDING)
     if not isinstance(p, dict) or p.get("stage") != stage or time.time() - float(p.get("at", 0)) > PENDING_SECONDS:
         return None, ""
-    return User.objects.filter(pk=p.get("uid"), is_active=True).first(), p.get("next", "")
+    return User.objects.filter(pk=int(p.get("uid") or 0), is_active=True).first(), str(p.get("next", ""))
 
 
 def _clear_pending(request: HttpRequest) -> None:

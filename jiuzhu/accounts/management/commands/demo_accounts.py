@@ -32,7 +32,8 @@ class Command(BaseCommand):
             users = ensure_demo_accounts()
         except NotDemoMode as exc:
             raise CommandError("演示账号只在演示模式下提供（JIUZHU_MODE=demo）。 " + str(exc)) from exc
-        rows = [{"username": u.username, "password": DEMO_PASSWORD, "role": u.role, "area_code": u.area_id}
+        rows: list[dict[str, str]] = [
+            {"username": u.username, "password": DEMO_PASSWORD, "role": u.role, "area_code": u.area_id or ""}
                 for u in users]
         if opts["json"]:
             self.stdout.write(json.dumps(rows, ensure_ascii=False))
