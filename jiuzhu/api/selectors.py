@@ -22,22 +22,9 @@ _ID_LIKE = re.compile(r"^(\d{17}[\dX]|\d{15})$")
 _HOUSEHOLD_NO = re.compile(r"^H\d+$")
 
 
-def _name_search_only_exact(user: Any, q: str) -> bool:
-    q = q.strip()
-    return (
-        bool(q)
-        and not roles.role_has(user.role, roles.VIEW_NAMES)
-        and not _ID_LIKE.match(idnumber.normalise(q))
-        and not _HOUSEHOLD_NO.match(q.upper())
-    )
-
-
 def households(user: Any, *, q: str = "", village: str = "", status: str = "") -> QuerySet[Household]:
-    qs = household_search(user, q=q, village=village, status=status)
-    if _name_search_only_exact(user, q):
-        named = Person.objects.restrict(user, roles.VIEW).filter(name=q.strip()).values("household_id")
-        qs = qs.filter(pk__in=named)
-    return qs.order_by("household_no", "pk")
+    # the registry selector already limits roles with masked names to exact name matches
+    return household_search(user, q=q, village=village, status=status).order_by("household_no", "pk")
 
 
 def _person_match(user: Any, q: str) -> Q | None:

@@ -7,7 +7,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from jiuzhu.accounts.roles import VIEW_NAMES
 from jiuzhu.core import crypto, idnumber
+from jiuzhu.core.scoping import can
 
 from .models import ChangeRecord, Household, Membership, Person
 
@@ -39,7 +41,10 @@ def household_search(
         elif q.upper().startswith("H") and q[1:].isdigit():
             qs = qs.filter(household_no__startswith=q.upper())
         else:
-            ids = Person.objects.restrict(user, action).filter(name__startswith=q).values("household_id")
+            # Roles that see masked names get exact matches only: a prefix search would let them spell a
+            # masked name out one character at a time from the result count.
+            lookup = "name__startswith" if can(user, VIEW_NAMES) else "name"
+            ids = Person.objects.restrict(user, action).filter(**{lookup: q}).values("household_id")
             qs = qs.filter(pk__in=ids)
     return qs.order_by("household_no")
 

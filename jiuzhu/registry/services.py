@@ -151,7 +151,7 @@ def household_create(
     seen: set[str] = set()
     for i, m in enumerate(members):
         try:
-            c = clean_person(m)
+            c = clean_person({"urban_rural": urban_rural, **{k: v for k, v in m.items() if v not in (None, "")}})
             if c["id_number"].value in seen:
                 raise ValidationError({"id_number": "同一户内身份证号重复"})
             seen.add(c["id_number"].value)
@@ -173,7 +173,6 @@ def household_create(
     joined = joined_on or timezone.localdate()
     for c in cleaned_members:
         p = Person(household=h, area_code=area_code)
-        c.setdefault("urban_rural", urban_rural)
         _apply_person(p, c)
         try:
             with transaction.atomic():
@@ -234,7 +233,7 @@ def household_update(*, actor: Any, household: Household, data: dict[str, Any], 
 @transaction.atomic
 def person_add(*, actor: Any, household: Household, data: dict[str, Any], reason: str, joined_on: dt.date | None = None) -> Person:
     _require(actor, household.area_code, roles.CHANGE)
-    c = clean_person(data)
+    c = clean_person({"urban_rural": household.urban_rural, **{k: v for k, v in data.items() if v not in (None, "")}})
     if c["relation"] == Relation.HEAD and Person.objects.filter(household=household, relation=Relation.HEAD).exists():
         raise ValidationError({"relation": "该户已有户主"})
     _check_duplicate(c, actor=actor)

@@ -172,3 +172,19 @@ def test_id_search_is_not_echoed_in_full(client, personas, hh):
     plain = crypto.decrypt(person.id_number_enc, context="person.id_number")
     body = client.get("/households/", {"q": plain}).content.decode()
     assert hh.household_no in body and plain not in body and person.id_number_masked in body
+
+
+def test_masked_name_roles_search_exact_names_only(client, personas, hh):
+    login(client, personas.supervisor)
+    assert f">{hh.household_no}</a>" not in client.get("/households/", {"q": "李"}).content.decode()
+    assert f">{hh.household_no}</a>" in client.get("/households/", {"q": "李四"}).content.decode()
+    client.force_login(personas.caseworker_a)
+    assert f">{hh.household_no}</a>" in client.get("/households/", {"q": "李"}).content.decode()
+
+
+def test_members_take_the_household_urban_rural_class(personas):
+    from jiuzhu.registry.services import household_create
+
+    h = household_create(actor=personas.caseworker_a, area_code=villages(TOWN_A)[0], urban_rural="urban",
+                         members=[{"name": "钱七", "id_number": new_id(), "relation": "02"}])
+    assert Person.objects.get(household=h).urban_rural == "urban"
