@@ -64,6 +64,11 @@ _CELL_REF = re.compile(rb'\sr="([A-Z]{1,3})(\d{1,7})"')
 _ROW_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br="(\d{1,9})"')
 _CELL_OPEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 _CELL_WITH_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br="[A-Z]{1,3}\d{1,7}"')
+# fast mode: these have literal prefixes, so the regex engine skips ahead and they rarely match
+_NOT_CELL = re.compile(rb"<c[\w.:-]")  # <col, <cfRule, <color, <c:… — elements that are not cells
+_PREFIXED_CELL = re.compile(rb":c[^\w.:-]")  # <x:c …> — namespaced cells: exact mode
+_WIDE_COL = re.compile(rb' r="([A-Z]{2,3})\d')
+_LONG_ROW = re.compile(rb' r="[A-Z]{0,3}(\d{6,})"')
 
 
 class RejectedFile(ValueError):
@@ -204,14 +209,14 @@ def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
             raise RejectedFile("zip_ratio", "工作簿压缩比异常（超过 100 倍，疑似压缩炸弹），已拒绝")
 
 
-def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Decompress one member in chunks, never holding more than CHUNK + a small overlap."""
+def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, exact: bool = False) -> None:
+    """Decompress one member in chunks, never holding more than CHUNK + a small overlap. Worksheets get the
+    cheap extent bound first; only an irregular sheet (or one whose bound is too loose) is read again with
+    the exact, slower scan."""
     if info.is_dir():
         return
     is_xml = info.filename.lower().endswith((".xml", ".rels", ".vml"))
-    max_row = max_col = 0
-    cells = cells_with_ref = 0
-    is_sheet = False
+    extent = _Extent(exact=exact)
     tail = b""
     first = True
     try:
@@ -230,23 +235,14 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                     raise RejectedFile(
                         "xml_dtd", "工作簿内含有 XML 实体或 DOCTYPE 声明（可能是 XML 炸弹或外部实体攻击），已拒绝"
                     )
-                if not is_sheet and b"sheetData" in window:
-                    is_sheet = True
-                if is_sheet:
-                    # Count in `block` only (plus the part of a tag cut at the previous boundary), so
-                    # nothing is counted twice; max() over the overlap is harmless.
+                if not extent.is_sheet and b"sheetData" in window:
+                    extent.is_sheet = True
+                if extent.is_sheet:
+                    # Scan up to the last "<" and carry the rest over, so no tag is ever cut in two and
+                    # nothing is counted twice.
                     cut = window.rfind(b"<")
                     scan, tail = (window[:cut], window[cut:]) if cut > len(window) - 512 else (window, b"")
-                    for col, row in set(_CELL_REF.findall(scan)):
-                        c = _col_index(col)
-                        max_col = c if c > max_col else max_col
-                        r = int(row)
-                        max_row = r if r > max_row else max_row
-                    for row in _ROW_REF.findall(scan):
-                        max_row = max(max_row, int(row))
-                    cells += len(_CELL_OPEN.findall(scan))
-                    cells_with_ref += len(_CELL_WITH_REF.findall(scan))
-                    _check_sheet_extent(max_row, max_col)
+                    extent.add(scan)
                 else:
                     tail = block[-64:]
     except RejectedFile:
@@ -255,8 +251,49 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         raise RejectedFile("bad_zip", "工作簿已损坏（解压校验失败，可能是伪造的压缩包），已拒绝") from exc
     except (OSError, EOFError, NotImplementedError, ValueError, RuntimeError) as exc:
         raise RejectedFile("bad_zip", "工作簿已损坏，无法读取") from exc
-    if is_sheet and cells != cells_with_ref:
-        raise RejectedFile("sheet_refs", "工作表格式不规范（单元格缺少位置信息），请用 Excel/WPS 重新另存为 .xlsx")
+    if extent.is_sheet and not extent.settled():
+        _scan_member(zf, info, exact=True)
+
+
+class _Extent:
+    """Upper bounds of the rows and columns a worksheet addresses.
+
+    Fast mode (what Excel, WPS, LibreOffice and openpyxl write: every cell opens with ``<c r="…"``): counts
+    and rarely-matching searches only — columns beyond Z and rows of 6+ digits are the only refs collected,
+    so the bound is at most Z × 99,999 unless the sheet really is that large. Exact mode parses every ref; it
+    runs only when fast mode cannot vouch for the sheet, and refuses cells without a position."""
+
+    def __init__(self, *, exact: bool):
+        self.exact = exact
+        self.is_sheet = False
+        self.max_row = self.max_col = 0
+        self.cells = self.cells_with_ref = 0
+        self.irregular = False
+
+    def add(self, scan: bytes) -> None:
+        if self.exact:
+            for col, row in set(_CELL_REF.findall(scan)):
+                self.max_col = max(self.max_col, _col_index(col))
+                self.max_row = max(self.max_row, int(row))
+            for row in _ROW_REF.findall(scan):
+                self.max_row = max(self.max_row, int(row))
+            self.cells += len(_CELL_OPEN.findall(scan))
+            self.cells_with_ref += len(_CELL_WITH_REF.findall(scan))
+        else:
+            cells = scan.count(b"<c") - len(_NOT_CELL.findall(scan))
+            if cells != scan.count(b'<c r="') or _PREFIXED_CELL.search(scan):
+                self.irregular = True
+            if cells:
+                self.max_col = max(self.max_col, 26, *(_col_index(c) for c in set(_WIDE_COL.findall(scan))))
+                self.max_row = max(self.max_row, 99_999, *(int(r) for r in _LONG_ROW.findall(scan)))
+        _check_sheet_extent(self.max_row, self.max_col, final=self.exact)
+
+    def settled(self) -> bool:
+        if self.exact:
+            if self.cells != self.cells_with_ref:
+                raise RejectedFile("sheet_refs", "工作表格式不规范（单元格缺少位置信息），请用 Excel/WPS 重新另存为 .xlsx")
+            return True
+        return not self.irregular and self.max_row * self.max_col <= MAX_SHEET_CELLS
 
 
 def _col_index(letters: bytes) -> int:
@@ -266,14 +303,16 @@ def _col_index(letters: bytes) -> int:
     return n
 
 
-def _check_sheet_extent(max_row: int, max_col: int) -> None:
+def _check_sheet_extent(max_row: int, max_col: int, *, final: bool = True) -> None:
+    """Rows and columns are exact once they exceed the fast-mode defaults, so they may refuse at once; the
+    cell product is refused only on exact figures (fast mode rescans instead)."""
     if max_row > MAX_SHEET_ROWS:
         raise RejectedFile(
             "sheet_rows", f"工作表行数超过上限（最多 {MAX_SHEET_ROWS - 1:,} 行数据，含远处的空白格式行），请分批导入"
         )
     if max_col > MAX_SHEET_COLS:
         raise RejectedFile("sheet_cols", f"工作表列数超过上限 {MAX_SHEET_COLS}（可能有远处的空白单元格），请删除多余列后另存")
-    if max_row * max_col > MAX_SHEET_CELLS:
+    if final and max_row * max_col > MAX_SHEET_CELLS:
         raise RejectedFile("sheet_cells", "工作表单元格范围过大，请删除多余的行和列后另存")
 
 

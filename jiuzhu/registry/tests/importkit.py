@@ -254,3 +254,25 @@ def utf16_xml(d: Path) -> Path:
     parts = _xlsx_parts(base_xlsx(d / "u16.xlsx"))
     parts["xl/sharedStrings.xml"] = '<?xml version="1.0" encoding="UTF-16"?><sst/>'.encode("utf-16")
     return _zip(d / "utf16_xml.xlsx", parts)
+
+
+def r_not_first(d: Path, far: bool = False) -> Path:
+    """Cells whose r= is not the first attribute (legal OOXML, unusual): the exact scan handles them; with a
+    far-away ref the file is refused."""
+    parts = _xlsx_parts(base_xlsx(d / "rnf.xlsx"))
+    ref = "XFD1048576" if far else "C3"
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b"</sheetData>", f'<row r="3"><c t="inlineStr" r="{ref}"><is><t>x</t></is></c></row></sheetData>'.encode()
+    )
+    return _zip(d / ("sparse_r_not_first.xlsx" if far else "r_not_first.xlsx"), parts)
+
+
+def wide_rectangle(d: Path) -> Path:
+    """Each ref within the row and column limits, but together they span 200,001 × 100 cells."""
+    parts = _xlsx_parts(base_xlsx(d / "wr.xlsx"))
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b"</sheetData>",
+        b'<row r="5"><c r="CV5" t="inlineStr"><is><t>x</t></is></c></row>'
+        b'<row r="200001"><c r="A200001" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
+    )
+    return _zip(d / "wide_rectangle.xlsx", parts)

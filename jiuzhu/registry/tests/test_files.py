@@ -38,10 +38,12 @@ CORPUS = [
     (lambda d: kit.oversize(d, LIMIT), {"too_large"}, "超过上限"),
     (kit.zip_many_entries, {"zip_entries"}, "文件数"),
     (kit.utf16_xml, {"xml_encoding"}, "UTF-8"),
+    (lambda d: kit.r_not_first(d, far=True), {"sheet_rows", "sheet_cols"}, "上限"),
+    (kit.wide_rectangle, {"sheet_cells"}, "范围过大"),
 ]
 
 
-@pytest.mark.parametrize(("build", "codes", "word"), CORPUS, ids=[c[0].__name__ if hasattr(c[0], "__name__") else "x" for c in CORPUS])
+@pytest.mark.parametrize(("build", "codes", "word"), CORPUS, ids=[f"{i}-{c[1] and sorted(c[1])[0]}" for i, c in enumerate(CORPUS)])
 def test_hostile_file_refused_quickly_with_a_clear_message(tmp_path: Path, settings, build, codes, word) -> None:
     settings.IMPORT_MAX_BYTES = LIMIT
     path = build(tmp_path)
@@ -61,6 +63,11 @@ def test_nothing_is_extracted_from_a_zip_slip_file(tmp_path: Path) -> None:
         check_upload(path, path.name)
     assert not Path("/tmp/evil.sh").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.xlsx", "zip_slip.xlsx"]
+
+
+def test_unusual_but_legal_sheet_markup_passes(tmp_path: Path) -> None:
+    path = kit.r_not_first(tmp_path)
+    assert check_upload(path, path.name).kind == "xlsx"
 
 
 def test_wrong_extensions_refused(tmp_path: Path) -> None:

@@ -366,3 +366,22 @@ def test_background_thread_mode_runs_after_commit(personas, va, tmp_path: Path, 
     assert job.status == JobRun.Status.PENDING
     assert re.fullmatch(r"[0-9a-f]{32}\.upload", job.params["stored"])
     assert oct(staged.stat().st_mode & 0o777) == "0o600"
+
+
+def test_change_records_match_what_the_services_record(personas, va, tmp_path: Path) -> None:
+    """The bulk writer builds rows without model instances; its snapshots must equal services.snapshot."""
+    from jiuzhu.registry.services import snapshot
+
+    job = importers.import_file(actor=personas.caseworker_a, path=kit.write_xlsx(tmp_path / "s.xlsx", kit.household("1", va[0], 3)))
+    assert job.status == JobRun.Status.SUCCEEDED
+    for p in Person.objects.all():
+        rec = ChangeRecord.objects.get(object_type="person", object_id=p.pk)
+        assert rec.after == snapshot(p) and rec.household_id == p.household_id and rec.area_code == p.area_code
+        assert rec.actor_id == personas.caseworker_a.pk and rec.actor_username == "cw_a"
+    h = Household.objects.get()
+    assert ChangeRecord.objects.get(object_type="household", object_id=h.pk).after == snapshot(h)
+    m = Membership.objects.filter(household=h)
+    assert m.count() == 3 and all(x.left_on is None and x.relation == x.person.relation for x in m)
+    # ids continue normally after the bulk insert
+    later = make_household(personas.caseworker_a, va[0], size=1)
+    assert later.pk > h.pk and later.household_no == f"H{va[0]}00002"
