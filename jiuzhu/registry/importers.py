@@ -61,6 +61,8 @@ BATCH = 2000
 PROGRESS_EVERY = 5000
 MAX_ERRORS_STORED = 200  # on the JobRun; the error workbook has all of them
 HEADER_SEARCH_ROWS = 10
+STALE_AFTER = dt.timedelta(hours=1)  # a job still pending/running after this was lost (process restart)
+REPORT_RETENTION = dt.timedelta(days=30)
 EXAMPLE_KEY = "示例"
 
 
@@ -199,6 +201,8 @@ class Validation:
 
     def error(self, row: int, key: str, message: str) -> None:
         header = self.table.headers.get(key) or (BY_KEY[key].header if key in BY_KEY else key)
+        if key == "phone":  # validation echoes the number; errors are stored on the JobRun in plain text
+            message = "联系电话格式不正确：手机为11位数字，固定电话为“区号-号码”"
         self.errors.append(RowError(row, header, message))
 
 
@@ -692,7 +696,8 @@ def import_prepare(*, actor: Any, path: Path, filename: str) -> JobRun:
                      object_area=actor.area_id or "", detail={"filename": name, "reason": exc.code})
         raise
     earlier = _earlier_import(checked.sha256) or JobRun.objects.filter(
-        kind=KIND, params__sha256=checked.sha256, status__in=[JobRun.Status.PENDING, JobRun.Status.RUNNING]
+        kind=KIND, params__sha256=checked.sha256, status__in=[JobRun.Status.PENDING, JobRun.Status.RUNNING],
+        created_at__gte=timezone.now() - STALE_AFTER,
     ).first()
     if earlier is not None:
         path.unlink(missing_ok=True)
@@ -785,6 +790,30 @@ def import_file(*, actor: Any, path: str | Path, filename: str | None = None) ->
         staged = stage_upload(iter(lambda: f.read(1024 * 1024), b""))
     job = import_prepare(actor=actor, path=staged, filename=filename or src.name)
     return import_run(job.pk)
+
+
+def import_cleanup(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Housekeeping for a periodic job (PRIV-MIN): mark jobs lost in a restart as failed, delete staged
+    uploads they left behind, and delete error reports (which repeat personal data) after REPORT_RETENTION."""
+    now = now or timezone.now()
+    stale = JobRun.objects.filter(kind=KIND, status__in=[JobRun.Status.PENDING, JobRun.Status.RUNNING],
+                                  created_at__lt=now - STALE_AFTER)  # fmt: skip
+    out = {"stale_jobs": 0, "uploads": 0, "reports": 0}
+    for job in stale:
+        (imports_dir() / Path(job.params.get("stored", "missing")).name).unlink(missing_ok=True)
+        _finish(job, JobRun.Status.FAILED, "任务中断（服务重启），未写入任何数据，请重新上传")
+        out["stale_jobs"] += 1
+    live = {Path(p.get("stored", "")).name for p in JobRun.objects.filter(
+        kind=KIND, status__in=[JobRun.Status.PENDING, JobRun.Status.RUNNING]).values_list("params", flat=True)}  # fmt: skip
+    for f in imports_dir().glob("*.upload"):
+        if f.name not in live and dt.datetime.fromtimestamp(f.stat().st_mtime, tz=dt.UTC) < now - STALE_AFTER:
+            f.unlink(missing_ok=True)
+            out["uploads"] += 1
+    for job in JobRun.objects.filter(kind=KIND, finished_at__lt=now - REPORT_RETENTION).exclude(result_file=""):
+        (Path(settings.MEDIA_ROOT) / job.result_file).unlink(missing_ok=True)
+        JobRun.objects.filter(pk=job.pk).update(result_file="")
+        out["reports"] += 1
+    return out
 
 
 # --- error report and template -----------------------------------------------------------------------------------

@@ -3,13 +3,16 @@ report every error with its Excel row and column, refuse a file imported before,
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
 import re
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from jiuzhu.batch.models import JobRun
@@ -148,6 +151,7 @@ def test_workbook_with_errors_imports_nothing_and_reports_every_error(personas, 
     assert "不存在" in messages[(12, "村(社区)代码")]
     assert "文本" in messages[(18, "身份证号")]
     assert "没有户主" in messages[(6, "与户主关系")] and "多名户主" in messages[(9, "与户主关系")]
+    assert "12345" not in str(job.errors)  # the JobRun is plain text: no echoed phone numbers
     assert job.counts["errors"] == len(expected)
     counts_after = (Household.objects.count(), Person.objects.count(), Membership.objects.count(), ChangeRecord.objects.count())
     assert counts_after == counts_before
@@ -385,3 +389,24 @@ def test_change_records_match_what_the_services_record(personas, va, tmp_path: P
     # ids continue normally after the bulk insert
     later = make_household(personas.caseworker_a, va[0], size=1)
     assert later.pk > h.pk and later.household_no == f"H{va[0]}00002"
+
+
+def test_cleanup_fails_lost_jobs_and_removes_old_files(personas, va, tmp_path: Path) -> None:
+    cw = personas.caseworker_a
+    rows = kit.household("1", va[0], 1)
+    rows[0]["姓名"] = "9"
+    failed = importers.import_file(actor=cw, path=kit.write_xlsx(tmp_path / "r.xlsx", rows))
+    report = tmp_path / "media" / failed.result_file
+    assert report.exists()
+    staged = importers.stage_upload([b"x"])
+    lost = JobRun.objects.create(kind=importers.KIND, area_code=cw.area_id, created_by=cw, status="running",
+                                 params={"stored": staged.name, "sha256": "ab"})  # fmt: skip
+    orphan = importers.stage_upload([b"y"])
+    later = timezone.now() + dt.timedelta(days=31)
+    os.utime(orphan, (0, 0))
+    out = importers.import_cleanup(now=later)
+    assert out == {"stale_jobs": 1, "uploads": 1, "reports": 1}
+    lost.refresh_from_db()
+    failed.refresh_from_db()
+    assert lost.status == "failed" and "中断" in lost.message
+    assert not staged.exists() and not orphan.exists() and not report.exists() and failed.result_file == ""
