@@ -410,3 +410,21 @@ def test_cleanup_fails_lost_jobs_and_removes_old_files(personas, va, tmp_path: P
     failed.refresh_from_db()
     assert lost.status == "failed" and "中断" in lost.message
     assert not staged.exists() and not orphan.exists() and not report.exists() and failed.result_file == ""
+
+
+def test_the_error_report_itself_can_be_fixed_and_uploaded(personas, va, tmp_path: Path) -> None:
+    rows = kit.household("1", va[0], 3)
+    good_name = rows[2]["姓名"]
+    rows[2]["姓名"] = "=1+1"
+    job = importers.import_file(actor=personas.caseworker_a, path=kit.write_csv(tmp_path / "x.csv", rows))
+    assert _errors(job) == {(4, "姓名")}
+    report = tmp_path / "report.xlsx"
+    report.write_bytes(importers.load_error_report(job))
+    wb = load_workbook(report)
+    ws = wb.worksheets[0]
+    assert ws.cell(row=4, column=5).value == "=1+1" and ws.cell(row=4, column=5).data_type == "s"
+    ws.cell(row=4, column=5).value = good_name
+    wb.save(report)
+    fixed = importers.import_file(actor=personas.caseworker_a, path=report)
+    assert fixed.status == JobRun.Status.SUCCEEDED, fixed.errors
+    assert fixed.counts["persons"] == 3 and any("错误说明" in w for w in fixed.counts["warnings"])
