@@ -25,7 +25,8 @@ from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from jiuzhu.accounts import roles
@@ -183,13 +184,13 @@ PERSON_FIELDS = ("household__household_no", "household_id", "area_code", "name",
 
 
 def export_households(request_user: Any, queryset: QuerySet[Household], fmt: str, *,
-                      filters: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
+                      filters: dict[str, Any] | None = None) -> HttpResponseBase:  # fmt: skip
     qs = _restricted(request_user, queryset).only(*HOUSEHOLD_FIELDS)
     return _export(request_user, qs, fmt, household_columns, "家庭户", "households", "registry.household", filters)
 
 
 def export_persons(request_user: Any, queryset: QuerySet[Person], fmt: str, *,
-                   filters: dict[str, Any] | None = None) -> HttpResponse:  # fmt: skip
+                   filters: dict[str, Any] | None = None) -> HttpResponseBase:  # fmt: skip
     qs = _restricted(request_user, queryset).select_related("household").only(*PERSON_FIELDS)
     return _export(request_user, qs, fmt, person_columns, "家庭成员", "persons", "registry.person", filters)
 
@@ -203,7 +204,7 @@ def _restricted(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
 def _export(
     user: Any, qs: QuerySet[Any], fmt: str, columns: Callable[..., list[tuple[str, Getter]]], title: str,
     ascii_title: str, object_type: str, filters: dict[str, Any] | None,
-) -> HttpResponse:  # fmt: skip
+) -> HttpResponseBase:  # fmt: skip
     fmt = fmt if fmt in FORMATS else "xlsx"
     count = qs.count()
     villages = dict(
@@ -219,7 +220,7 @@ def _export(
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
-        response: HttpResponse = StreamingHttpResponse(csv_chunks(headers, rows), content_type="text/csv; charset=utf-8")
+        response: HttpResponseBase = StreamingHttpResponse(csv_chunks(headers, rows), content_type="text/csv; charset=utf-8")
     else:
         response = FileResponse(
             xlsx_file(headers, rows, sheet=title),

@@ -27,12 +27,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import python_calamine
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from jiuzhu.accounts import roles
@@ -363,9 +363,8 @@ def _validate_row(
         v.error(rownum, "serious_illness", f"是否重病「{data['serious_illness']}」无效，请填 是 或 否")
         reported.add("serious_illness")
     cleaned, errors = _clean(data, ROW_KEYS)
-    coded, coded_errors = v.coded.get(key := tuple(data[k] for k in CODED_KEYS)) or v.coded.setdefault(
-        key, _clean(data, CODED_KEYS)
-    )
+    combo = tuple(data[k] for k in CODED_KEYS)
+    coded, coded_errors = v.coded.get(combo) or v.coded.setdefault(combo, _clean(data, CODED_KEYS))
     errors |= coded_errors
     for k, msg in errors.items():
         if k not in reported:
@@ -415,7 +414,7 @@ def _validate_households(v: Validation, actor: Any) -> None:
     }
     for hh in v.households:
         if all(code is not None for _, code in hh.relations):  # an invalid relation is reported already
-            heads = [row for row, code in hh.relations if _RELATION_LABELS[code] == Relation.HEAD]
+            heads = [row for row, code in hh.relations if code is not None and _RELATION_LABELS[code] == Relation.HEAD]
             if not heads:
                 v.error(hh.rows[0], "relation", f"户编号「{hh.key}」没有户主：每户须有且只有一名户主")
             for row in heads[1:]:
@@ -505,13 +504,13 @@ def write(v: Validation, *, actor: Any, job: JobRun, filename: str) -> dict[str,
             "hukou_area_code": plan.village[:6], "head_name": head["name"], "member_count": len(plan.members),
             "created_at": now, "updated_at": now,
         }  # fmt: skip
-        _apply_bank(_Attrs(h), plan.bank_account)
+        _apply_bank(cast(Household, _Attrs(h)), plan.bank_account)
         households.append(h)
         for m in plan.members:
             p = _defaults(Person) | {"area_code": plan.village, "created_at": now, "updated_at": now, "_household": h}
             cleaned = {k: val for k, val in m.items() if not k.startswith("_")}
             cleaned["urban_rural"] = plan.urban_rural
-            _apply_person(_Attrs(p), cleaned)
+            _apply_person(cast(Person, _Attrs(p)), cleaned)
             persons.append(p)
     actor_id = actor.pk if getattr(actor, "pk", None) else None
     username = getattr(actor, "username", "") or "system"
@@ -572,6 +571,8 @@ class _Attrs:
     """Lets ``services._apply_person``/``_apply_bank`` (setattr-based) fill a plain dict, so the encryption,
     blind-index and masking rules stay in one place without building 135k model instances."""
 
+    row: dict[str, Any]
+
     def __init__(self, row: dict[str, Any]):
         object.__setattr__(self, "row", row)
 
@@ -579,19 +580,19 @@ class _Attrs:
         self.row[name] = value
 
 
-_DEFAULTS: dict[type, dict[str, Any]] = {}
+_DEFAULTS: dict[type[models.Model], dict[str, Any]] = {}
 
 
-def _defaults(model: type) -> dict[str, Any]:
+def _defaults(model: type[models.Model]) -> dict[str, Any]:
     if model not in _DEFAULTS:
         _DEFAULTS[model] = {f.attname: f.get_default() for f in model._meta.concrete_fields if not f.primary_key}
     return _DEFAULTS[model]
 
 
-_SNAPSHOT_FIELDS: dict[type, tuple[list[str], list[str]]] = {}
+_SNAPSHOT_FIELDS: dict[type[models.Model], tuple[list[str], list[str]]] = {}
 
 
-def _snapshot(model: type, row: dict[str, Any]) -> Any:
+def _snapshot(model: type[models.Model], row: dict[str, Any]) -> Any:
     """What ``services.snapshot`` records for a new object, computed from the row (masked values only)."""
     if model not in _SNAPSHOT_FIELDS:
         fields = [f for f in model._meta.concrete_fields if f.attname not in SNAPSHOT_EXCLUDE]
@@ -609,7 +610,7 @@ def _snapshot(model: type, row: dict[str, Any]) -> Any:
     return connection.ops.adapt_json_value(out, None)
 
 
-def _reserve_ids(model: type, n: int) -> list[int]:
+def _reserve_ids(model: type[models.Model], n: int) -> list[int]:
     """``n`` fresh primary keys. PostgreSQL: from the identity sequence. SQLite: the write transaction is
     IMMEDIATE, so nobody else inserts until commit; start above both MAX(id) and the AUTOINCREMENT high-water
     mark so an id of a deleted row is never reused."""
@@ -631,7 +632,7 @@ def _reserve_ids(model: type, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
-def _insert(model: type, rows: list[dict[str, Any]]) -> None:
+def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not (f.primary_key and "id" not in rows[0])]
@@ -656,10 +657,10 @@ def _insert(model: type, rows: list[dict[str, Any]]) -> None:
 def _earlier_import(sha256: str, *, exclude: int | None = None) -> JobRun | None:
     if not sha256:
         return None
-    return (
-        JobRun.objects.filter(kind=KIND, params__sha256=sha256, status=JobRun.Status.SUCCEEDED)
-        .exclude(pk=exclude).order_by("created_at").first()
-    )
+    qs = JobRun.objects.filter(kind=KIND, params__sha256=sha256, status=JobRun.Status.SUCCEEDED)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return qs.order_by("created_at").first()
 
 
 # --- the job -----------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
@@ -123,7 +124,7 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def household_export(request: HttpRequest) -> HttpResponse:
+def household_export(request: HttpRequest) -> HttpResponseBase:
     """``households/export/?format=xlsx|csv&q=&village=&status=`` — the list page's filters, exported."""
     _require(request, roles.EXPORT)
     q = request.GET.get("q", "").strip()[:40]
