@@ -136,9 +136,9 @@ def main() -> None:
         return wrapper
 
     importers.validate, importers.write = timed("validate_s", real_validate), timed("write_s", real_write)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     job = importers.import_file(actor=user, path=path)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     importers.validate, importers.write = real_validate, real_write
     if job.status != "succeeded":
         print(job.message, job.errors[:5], file=sys.stderr)
@@ -146,7 +146,8 @@ def main() -> None:
     assert Person.objects.count() == args.size and Household.objects.count() == households
     from django.db import connection
 
-    print(f"phases: {phases}, database: {connection.vendor}", file=sys.stderr)
+    print(f"phases: {phases}, import CPU {cpu:.1f} s, load average {os.getloadavg()[0]:.1f}, "
+          f"database: {connection.vendor}", file=sys.stderr)  # fmt: skip
     if not args.keep:
         import shutil
 

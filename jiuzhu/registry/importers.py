@@ -640,8 +640,13 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     adapt = connection.ops.adapt_datefield_value
     dates = [i for i, f in enumerate(fields) if f.get_internal_type() == "DateField"]
     qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-           f"VALUES ({', '.join(['%s'] * len(fields))})")  # fmt: skip
+    columns = f"{qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)})"
+    if connection.vendor == "postgresql":  # COPY: one stream instead of one statement per row
+        with connection.cursor() as cur, cur.cursor.copy(f"COPY {columns} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[n] for n in names])
+        return
+    sql = f"INSERT INTO {columns} VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
     with connection.cursor() as cur:
         for chunk in _chunks(rows, BATCH):
             params = []
