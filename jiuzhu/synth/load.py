@@ -329,6 +329,10 @@ class _PgWriter(_Writer):
             [tables],
         )
         indexes = cur.fetchall()
+        # Rows inserted earlier in this transaction (villages) have deferred foreign-key checks queued, and
+        # PostgreSQL refuses ALTER TABLE on a table with pending trigger events: run the checks now.
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")
         for table, name, _, _ in constraints:  # foreign keys first ('f' < 'u')
             cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {self.qn(name)}")
         for name, _ in indexes:
