@@ -45,11 +45,14 @@ _HASH: dict[str, str] = {}
 
 def make_user(username: str, role: str, area: str, **extra: Any) -> User:
     """PBKDF2 is slow on purpose; hash the shared test password once per run and reuse it."""
+    from django.conf import settings
+
     u = User(username=username, role=role, area_id=area, **extra)
-    if PASSWORD not in _HASH:
+    hasher = settings.PASSWORD_HASHERS[0]  # some tests switch hashers; a cached hash must match the current one
+    if hasher not in _HASH:
         u.set_password(PASSWORD)
-        _HASH[PASSWORD] = u.password
-    u.password = _HASH[PASSWORD]
+        _HASH[hasher] = u.password
+    u.password = _HASH[hasher]
     u.save()
     return u
 
