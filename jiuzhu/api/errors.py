@@ -43,24 +43,24 @@ def django_validation_details(exc: DjangoValidationError) -> list[dict[str, Any]
 
 
 def install(api: NinjaAPI) -> None:
-    def on_404(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def on_404(request: HttpRequest, exc: Any) -> HttpResponse:
         return api.create_response(request, NOT_FOUND, status=404)
 
-    def on_auth(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def on_auth(request: HttpRequest, exc: Any) -> HttpResponse:
         response = api.create_response(request, UNAUTHENTICATED, status=401)
         response["WWW-Authenticate"] = "Bearer"
         return response
 
-    def on_forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def on_forbidden(request: HttpRequest, exc: Any) -> HttpResponse:
         return api.create_response(request, FORBIDDEN, status=403)
 
-    def on_stale(request: HttpRequest, exc: Exception) -> HttpResponse:
+    def on_stale(request: HttpRequest, exc: Any) -> HttpResponse:
         return api.create_response(request, STALE, status=409)
 
-    def on_django_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    def on_django_invalid(request: HttpRequest, exc: Any) -> HttpResponse:
         return api.create_response(request, {"detail": django_validation_details(exc)}, status=422)
 
-    def on_ninja_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    def on_ninja_invalid(request: HttpRequest, exc: Any) -> HttpResponse:
         detail = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in exc.errors
