@@ -12,9 +12,12 @@ contexts, ``crypto.blind_index`` with the same purposes, the canonical masked fo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import queue
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -275,6 +278,12 @@ class _Writer:
                     cur.executemany(f"INSERT INTO {self.qn(t.table)} ({cols}) VALUES ({marks})",  # noqa: S608
                                     adapted[i : i + BATCH])  # fmt: skip
 
+    def drain(self) -> None:
+        """Wait for queued writes (none here: writes are synchronous)."""
+
+    def abort(self) -> None:
+        """Stop writing after a failure; the transaction rolls back."""
+
     def finish(self, next_ids: list[int]) -> None:
         """SQLite's AUTOINCREMENT follows explicit ids by itself."""
 
@@ -297,6 +306,11 @@ class _PgWriter(_Writer):
         self.extra = [tuple(Jsonb(v) if isinstance(v, dict | list) else v for v in t.extra) for t in self.tables]
         self.bulk = bulk
         self.rebuild: list[str] = []
+        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], ...] | None] = queue.Queue(maxsize=2)
+        self._thread: threading.Thread | None = None
+        self._raw: Any = None
+        self._wrap: Any = None
+        self._error: BaseException | None = None
 
     def first_ids(self) -> list[int]:
         out = []
@@ -341,7 +355,54 @@ class _PgWriter(_Writer):
         foreign = [f"ALTER TABLE {t} ADD CONSTRAINT {self.qn(n)} {d}" for t, n, k, d in constraints if k == "f"]
         self.rebuild = unique + [d for _, d in indexes] + foreign
 
+    def write(self, rows: tuple[list[tuple[Any, ...]], ...]) -> None:
+        """Hand the chunk to the COPY thread, so the server ingests one chunk while this process generates the
+        next. The thread uses this transaction's psycopg connection, which nothing else touches meanwhile."""
+        if self._thread is None:
+            self._raw = connection.connection
+            self._wrap = connection.wrap_database_errors  # psycopg errors -> django.db errors, as elsewhere
+            self._thread = threading.Thread(target=self._copy_loop, name="synth-copy", daemon=True)
+            self._thread.start()
+        self._check()
+        self._queue.put(rows)
+
+    def _copy_loop(self) -> None:
+        try:
+            with self._wrap, self._raw.cursor() as cur:
+                while (rows := self._queue.get()) is not None:
+                    for t, extra, chunk in zip(self.tables, self.extra, rows, strict=True):
+                        cols = ", ".join(self.qn(c) for c in t.columns)
+                        with cur.copy(f"COPY {self.qn(t.table)} ({cols}) FROM STDIN") as cp:
+                            if extra:
+                                for r in chunk:
+                                    cp.write_row(r + extra)
+                            else:
+                                for r in chunk:
+                                    cp.write_row(r)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by _check()
+            self._error = exc
+            while self._queue.get() is not None:  # keep the producer from blocking until it sees the error
+                pass
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def drain(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._check()
+
+    def abort(self) -> None:
+        if self._thread is not None:
+            self._error = self._error or RuntimeError("aborted")
+            with contextlib.suppress(BaseException):
+                self.drain()
+
     def finish(self, next_ids: list[int]) -> None:
+        self.drain()
         with connection.cursor() as cur:
             if self.rebuild:
                 cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -424,28 +485,35 @@ def generate(
                 if progress:
                     progress(res.households, res.persons, time.perf_counter() - t0)
 
-            chunks = _chunks(model, households, batch)
-            while True:
-                t = time.perf_counter()
-                chunk = next(chunks, None)
-                timings["generate"] += time.perf_counter() - t
-                if chunk is None:
-                    break
-                plain = _plain(chunk)
-                if pool is not None:
-                    pending.append((chunk, pool.submit(sealing.seal, plain)))
-                    if len(pending) > workers + 1:
-                        flush_one()
-                else:
+            try:
+                chunks = _chunks(model, households, batch)
+                while True:
                     t = time.perf_counter()
-                    pending.append((chunk, sealing.seal(plain)))
-                    timings["seal"] += time.perf_counter() - t
+                    chunk = next(chunks, None)
+                    timings["generate"] += time.perf_counter() - t
+                    if chunk is None:
+                        break
+                    plain = _plain(chunk)
+                    if pool is not None:
+                        pending.append((chunk, pool.submit(sealing.seal, plain)))
+                        if len(pending) > workers + 1:
+                            flush_one()
+                    else:
+                        t = time.perf_counter()
+                        pending.append((chunk, sealing.seal(plain)))
+                        timings["seal"] += time.perf_counter() - t
+                        flush_one()
+                while pending:
                     flush_one()
-            while pending:
-                flush_one()
-            t = time.perf_counter()
-            writer.finish(next_ids)
-            timings["finish"] = time.perf_counter() - t
+                t = time.perf_counter()
+                writer.drain()
+                timings["write"] += time.perf_counter() - t
+                t = time.perf_counter()
+                writer.finish(next_ids)
+                timings["finish"] = time.perf_counter() - t
+            except BaseException:
+                writer.abort()
+                raise
             res.seconds = time.perf_counter() - t0
             audit_record(
                 action="synth.generate", username="synth", object_type="synth",

@@ -353,3 +353,21 @@ def test_demo_setup_refuses_outside_demo_mode():
     with override_settings(DEMO_MODE=False), pytest.raises(CommandError, match="demo mode"):
         call_command("demo_setup", "--households", "5", stdout=io.StringIO())
     assert Household.objects.count() == 0
+
+
+def test_a_failed_run_leaves_nothing_behind(tree):
+    """A clash with an ID number registered elsewhere (another county, so the generator cannot know it) makes
+    the write fail — in the COPY thread on PostgreSQL — and the whole run rolls back."""
+    from django.db import IntegrityError
+
+    plan, _ = build_plan([COUNTY], seed=8)
+    # the 300th household's head: the failure happens after several chunks have been written
+    clash = list(G.PopulationModel(plan, seed=8).households(300))[-1].members[0].id_number
+    other = Division.objects.filter(level=5, code__startswith="610921").values_list("code", flat=True).first()
+    Person.objects.create(area_code=other, name="外县人", id_number_enc=crypto.encrypt(clash, context="person.id_number"),
+                          id_number_bi=crypto.blind_index(clash, purpose="id_number"), id_number_masked=masking.mask_id(clash),
+                          sex="1", birth_date=dt.date(1970, 1, 1))  # fmt: skip
+    with pytest.raises(IntegrityError):
+        generate(county=COUNTY, households=400, seed=8, batch=50)
+    assert Household.objects.count() == 0 and Person.objects.count() == 1 and Membership.objects.count() == 0
+    assert not AuditEvent.objects.filter(action="synth.generate").exists()
