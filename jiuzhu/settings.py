@@ -39,7 +39,9 @@ def _secret_key() -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-JIUZHU_MODE = env("JIUZHU_MODE", "production") or "production"
+# A var/ directory set up by `jiuzhu demo-setup` carries a DEMO_MODE marker, so the commands that follow
+# (`jiuzhu demo-accounts --json`, `jiuzhu serve`) need no environment variable. JIUZHU_MODE always wins.
+JIUZHU_MODE = env("JIUZHU_MODE") or ("demo" if (VAR_DIR / "DEMO_MODE").exists() else "production")
 DEMO_MODE = JIUZHU_MODE == "demo"
 DEBUG = env("DEBUG", "0") == "1"
 SECRET_KEY = _secret_key()

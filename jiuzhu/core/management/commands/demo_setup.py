@@ -31,6 +31,12 @@ class Command(BaseCommand):
                                "passwords and synthetic households.")  # fmt: skip
         t0 = time.perf_counter()
         say = self.stdout.write
+        # Later commands against this var/ directory (`jiuzhu demo-accounts --json`, `jiuzhu serve`) run in demo
+        # mode without JIUZHU_MODE being set again; see settings.py. Production never has this marker.
+        marker = settings.VAR_DIR / "DEMO_MODE"
+        if not marker.exists():
+            marker.write_text("This var/ directory holds a jiuzhu demo (synthetic data, published demo passwords).\n",
+                              encoding="utf-8")
 
         executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
