@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
 from jiuzhu.accounts import roles
 from jiuzhu.core.models import AuditEvent
@@ -18,6 +19,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
     """Read-only audit log for the auditor (SECURITY AUD-PROT): events whose actor or object lies in the
     auditor's area."""
