@@ -207,7 +207,7 @@ def make_targets(requests: int, seed: int) -> dict[str, list[tuple[str, str]]]:
     return {
         "healthz": [("/healthz", '"ok"')] * requests,
         "list": [(f"/households/?page={rng.randint(1, min(40, pages))}", "H" + COUNTY) for _ in range(requests)],
-        "list_deep": [(f"/households/?page={rng.randint(1, pages)}", "H" + COUNTY) for _ in range(max(200, requests // 10))],
+        "list_deep": [(f"/households/?page={rng.randint(1, pages)}", "H" + COUNTY) for _ in range(max(100, requests // 20))],
         "detail": [(f"/households/{rng.randint(bounds['lo'], bounds['hi'])}/", "H" + COUNTY) for _ in range(requests)],
         "search_name": [(f"/households/?q={quote(p.name)}", "H" + COUNTY) for p in (rng.choice(by_name) for _ in range(requests))],
         "search_id": [(f"/households/?q={number}", no) for number, no in (rng.choice(ids) for _ in range(requests))],
@@ -375,7 +375,9 @@ def main() -> None:
         "search_id_p95_ms": round(results["search_id"]["p95"], 1),
         "list_deep_p95_ms": round(results["list_deep"]["p95"], 1),
         "healthz_p50_ms": round(results["healthz"]["p50"], 1), "healthz_p95_ms": round(results["healthz"]["p95"], 1),
+        **{f"{k}_rps": round(results[k]["rps"], 1) for k in ("healthz", "list", "detail", "search_name", "search_id")},
         "clients": args.clients, "requests_per_kind": args.requests, "errors": errors,
+        "load_average": round(os.getloadavg()[0], 1),
     }  # fmt: skip
     print(json.dumps(out))
     if errors:

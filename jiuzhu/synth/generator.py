@@ -193,7 +193,8 @@ class _Uniforms:
     __slots__ = ("_key", "_block", "_buf")
 
     def __init__(self, key: str):
-        self._key, self._block, self._buf = key.encode(), 0, []
+        self._key, self._block = key.encode(), 0
+        self._buf: list[float] = []
 
     def __call__(self) -> float:
         if not self._buf:
@@ -283,7 +284,7 @@ class PopulationModel:
             False: _cumulative([b[2] for b in BANKS]),
         }
         self._seq = dict(plan.start_seq)
-        self._ids: dict[tuple[str, int, str], list[int]] = {}  # (code, birth ordinal, sex) -> [offset, used]
+        self._ids: dict[tuple[str, int, str], list[Any]] = {}  # (code, birth ordinal, sex) -> [offset, used, prefix, sum]
         self._reg_span = max(1, self._as_of_ord - 30 - REGISTERED_FROM.toordinal())
 
     # -- small draws --

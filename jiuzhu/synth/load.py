@@ -84,6 +84,7 @@ def target_counties(*, county: str | None = None, province: str | None = None) -
         if d.valid_to is not None:
             raise SynthError(f"county {county} {d.name} was retired on {d.valid_to}; use {d.replaced_by_id}")
         return [county]
+    assert province is not None
     with_towns = set(
         Division.objects.filter(level=L.TOWNSHIP, code__startswith=province).values_list("parent_id", flat=True)
     )
@@ -102,7 +103,8 @@ def _predecessors() -> dict[str, list[tuple[str, dt.date]]]:
     for code, by, valid_to in Division.objects.filter(
         level=L.COUNTY, valid_to__isnull=False, replaced_by__isnull=False
     ).values_list("code", "replaced_by_id", "valid_to"):
-        direct.setdefault(by, []).append((code, valid_to))
+        if by and valid_to:
+            direct.setdefault(by, []).append((code, valid_to))
 
     def chain(c: str, seen: frozenset[str]) -> list[tuple[str, dt.date]]:
         out: list[tuple[str, dt.date]] = []
@@ -257,7 +259,7 @@ class _Writer:
         self.qn = connection.ops.quote_name
 
     def first_ids(self) -> list[int]:
-        return [(t.model.objects.aggregate(m=Max("id"))["m"] or 0) + 1 for t in self.tables]
+        return [(t.model._default_manager.aggregate(m=Max("id"))["m"] or 0) + 1 for t in self.tables]
 
     def write(self, rows: tuple[list[tuple[Any, ...]], ...]) -> None:
         ops = connection.ops
