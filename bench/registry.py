@@ -5,7 +5,9 @@
 1. A dedicated PostgreSQL database (``--database-url``, default ``jiuzhu_bench_registry`` on 127.0.0.1) is
    created, migrated and filled with ``--size`` synthetic households in 汉滨区 (610902) by the synth generator,
    unless it already holds exactly that many (keys and database belong together: they live in
-   ``var/bench-registry/``; a database whose ciphertexts the keys cannot open is rebuilt).
+   ``var/bench-registry/``; a database whose ciphertexts the keys cannot open is rebuilt). The database is
+   dropped and recreated when rebuilt, so the benchmark never uses ``DATABASE_URL``: only ``--database-url``
+   or ``BENCH_DATABASE_URL``.
 2. The real server (``jiuzhu serve``, waitress) starts in a subprocess in production mode.
 3. ``--clients`` sessions for a county reviewer (汉滨区) are created directly with ``SessionStore`` — the keys the
    login view sets, including ``jz_login_at``/``jz_seen_at`` checked by ``accounts.middleware`` — and each
@@ -317,7 +319,8 @@ def _stats(ms: list[float], wall: float) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000, help="households (default 1000000)")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+                        help="a dedicated database: it is dropped and rebuilt unless it holds --size households")
     parser.add_argument("--var-dir", default=str(ROOT / "var" / "bench-registry"), help="keys for that database")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000, help="requests per phase (default 2000)")
