@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .roles import ADMIN_ROLES, Role, role_has
 
@@ -11,7 +12,7 @@ from .roles import ADMIN_ROLES, Role, role_has
 class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.CASEWORKER)
     area = models.ForeignKey("core.Division", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    full_name = models.CharField("姓名", max_length=64, blank=True, default="")
+    full_name = models.CharField(_("姓名"), max_length=64, blank=True, default="")
     # Login policy (SECURITY AUTH-LOCK, AUTH-PWD, AUTH-2FA)
     failed_logins = models.PositiveIntegerField(default=0)
     first_failure_at = models.DateTimeField(null=True, blank=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 MAX_LENGTH = 128
 
@@ -31,19 +32,19 @@ class ProfileValidator:
 
     def validate(self, password: str, user: Any = None) -> None:
         if len(password) > MAX_LENGTH:
-            raise ValidationError(f"密码不能超过 {MAX_LENGTH} 个字符", code="password_too_long")
+            raise ValidationError(_("密码不能超过 %(max)s 个字符") % {"max": MAX_LENGTH}, code="password_too_long")
         if self.profile == "dengbao":
             if len(password) < 8:
-                raise ValidationError("密码至少 8 位（等保要求）", code="password_too_short")
+                raise ValidationError(_("密码至少 8 位（等保要求）"), code="password_too_short")
             if _classes(password) < 3:
                 raise ValidationError(
-                    "密码须包含大写字母、小写字母、数字、符号中的至少三类（等保要求）", code="password_classes"
+                    _("密码须包含大写字母、小写字母、数字、符号中的至少三类（等保要求）"), code="password_classes"
                 )
         else:
             if len(password) < 12:
-                raise ValidationError("密码至少 12 位", code="password_too_short")
+                raise ValidationError(_("密码至少 12 位"), code="password_too_short")
 
     def get_help_text(self) -> str:
         if self.profile == "dengbao":
-            return "至少 8 位，包含大写字母、小写字母、数字、符号中的至少三类；每 90 天更换。"
-        return "至少 12 位；可使用长口令。"
+            return _("至少 8 位，包含大写字母、小写字母、数字、符号中的至少三类；每 90 天更换。")
+        return _("至少 12 位；可使用长口令。")

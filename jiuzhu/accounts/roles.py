@@ -7,17 +7,18 @@ roles, the auditor reads the audit log; none of them reads household data by def
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    CASEWORKER = "caseworker", "乡镇经办员"
-    VILLAGE_ASSISTANT = "village_assistant", "村社会救助协理员"
-    REVIEWER = "reviewer", "县级审核确认"
-    SUPERVISOR = "supervisor", "市/省监督"
-    POLICY_ADMIN = "policy_admin", "政策管理员"
-    SYSTEM_ADMIN = "system_admin", "系统管理员"
-    SECURITY_ADMIN = "security_admin", "安全管理员"
-    AUDITOR = "auditor", "审计员"
+    CASEWORKER = "caseworker", _("乡镇经办员")
+    VILLAGE_ASSISTANT = "village_assistant", _("村社会救助协理员")
+    REVIEWER = "reviewer", _("县级审核确认")
+    SUPERVISOR = "supervisor", _("市/省监督")
+    POLICY_ADMIN = "policy_admin", _("政策管理员")
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDITOR = "auditor", _("审计员")
 
 
 # Actions on registry objects and site functions.

@@ -33,6 +33,8 @@ from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from jiuzhu.core import crypto
 from jiuzhu.core.audit import audit_record
@@ -61,20 +63,21 @@ ATTEMPT_RETENTION = dt.timedelta(minutes=10)
 
 def _messages() -> dict[str, str]:
     return {
-        OK: "登录成功。",
-        INVALID: "用户名或密码错误。",
-        LOCKED: f"登录失败次数过多，该账号已暂时锁定，请 {settings.LOGIN_LOCK_MIN} 分钟后再试。",
-        THROTTLED: "登录尝试过于频繁，请稍后再试。",
-        TOTP_REQUIRED: "请输入身份验证器（TOTP）上显示的 6 位动态口令。",
-        TOTP_INVALID: "动态口令错误或已被使用，请等待下一个口令后重试。",
-        PASSWORD_EXPIRED: "密码已过期，请先修改密码。",
+        OK: _("登录成功。"),
+        INVALID: _("用户名或密码错误。"),
+        LOCKED: _("登录失败次数过多，该账号已暂时锁定，请 %(minutes)s 分钟后再试。") % {"minutes": settings.LOGIN_LOCK_MIN},
+        THROTTLED: _("登录尝试过于频繁，请稍后再试。"),
+        TOTP_REQUIRED: _("请输入身份验证器（TOTP）上显示的 6 位动态口令。"),
+        TOTP_INVALID: _("动态口令错误或已被使用，请等待下一个口令后重试。"),
+        PASSWORD_EXPIRED: _("密码已过期，请先修改密码。"),
     }
 
 
-MSG_MUST_CHANGE = "这是初始密码或重置后的密码，请先设置新密码。"
-MSG_INITIAL_EXPIRED = "初始密码已过期，请联系安全管理员重置。"
-MSG_TOTP_NOT_ENROLLED = "该账号须使用动态口令登录，但尚未绑定身份验证器，请联系安全管理员。"
-MSG_TOTP_ENROLL = "该账号须使用动态口令登录，请先绑定身份验证器。"
+# Lazy: rendered in the language of the request that shows them.
+MSG_MUST_CHANGE = gettext_lazy("这是初始密码或重置后的密码，请先设置新密码。")
+MSG_INITIAL_EXPIRED = gettext_lazy("初始密码已过期，请联系安全管理员重置。")
+MSG_TOTP_NOT_ENROLLED = gettext_lazy("该账号须使用动态口令登录，但尚未绑定身份验证器，请联系安全管理员。")
+MSG_TOTP_ENROLL = gettext_lazy("该账号须使用动态口令登录，请先绑定身份验证器。")
 
 
 @dataclass(frozen=True)
@@ -356,12 +359,12 @@ def second_factor_check(*, user_id: int, totp_code: str, ip: str, now: dt.dateti
 def _after_password(*, user: User, username: str, ip: str, now: dt.datetime, totp_code: str | None) -> LoginResult:
     if _initial_password_expired(user, now):
         return _deny(user=user, username=username, ip=ip, status=INVALID, reason="initial_password_expired",
-                     message=MSG_INITIAL_EXPIRED)
+                     message=str(MSG_INITIAL_EXPIRED))
     if needs_totp(user):
         if not user.totp_secret_enc:
             enroll = can_enroll_at_login(user)
             return _deny(user=user, username=username, ip=ip, status=TOTP_REQUIRED, reason="totp_not_enrolled",
-                         message=MSG_TOTP_ENROLL if enroll else MSG_TOTP_NOT_ENROLLED, result_user=user)
+                         message=str(MSG_TOTP_ENROLL if enroll else MSG_TOTP_NOT_ENROLLED), result_user=user)
         if not totp_code:
             return _deny(user=user, username=username, ip=ip, status=TOTP_REQUIRED, reason="totp_required",
                          result_user=user)
@@ -384,7 +387,7 @@ def _after_password(*, user: User, username: str, ip: str, now: dt.datetime, tot
             user.last_login = now
             _audit_login(user=user, username=username, ip=ip, result="ok", reason="ok")
     if change:
-        msg = MSG_MUST_CHANGE if change == "must_change_password" else _messages()[PASSWORD_EXPIRED]
+        msg = str(MSG_MUST_CHANGE) if change == "must_change_password" else _messages()[PASSWORD_EXPIRED]
         return LoginResult(PASSWORD_EXPIRED, user, msg)
     return LoginResult(OK, user, _messages()[OK])
 
@@ -417,7 +420,7 @@ def resume_login(*, user_id: int, ip: str, now: dt.datetime | None = None) -> Lo
             User.objects.filter(pk=user.pk).update(last_login=now, failed_logins=0, first_failure_at=None)
             _audit_login(user=user, username=user.username, ip=ip, result="ok", reason="ok_resumed")
     if change:
-        return LoginResult(PASSWORD_EXPIRED, user, MSG_MUST_CHANGE if change == "must_change_password"
+        return LoginResult(PASSWORD_EXPIRED, user, str(MSG_MUST_CHANGE) if change == "must_change_password"
                            else _messages()[PASSWORD_EXPIRED])
     return LoginResult(OK, user, _messages()[OK])
 
@@ -444,16 +447,16 @@ def generate_initial_password(length: int = 16) -> str:
 def password_change(
     *, user: User, old_password: str, new_password: str, now: dt.datetime | None = None
 ) -> None:
-    """Raises ValidationError (message in Chinese) if the old password is wrong or the new one breaks the
-    profile. Other sessions of the user stop working (Django's session hash follows the password hash)."""
+    """Raises ValidationError (message in the active language) if the old password is wrong or the new one
+    breaks the profile. Other sessions of the user stop working (Django's session hash follows the password hash)."""
     now = _now(now)
     if not user.check_password(old_password or ""):
         with transaction.atomic():
             audit_record(action="auth.password_change", actor=user, obj=user, result="denied",
                          detail={"reason": "bad_old_password"})
-        raise ValidationError({"old_password": "当前密码不正确。"})
+        raise ValidationError({"old_password": _("当前密码不正确。")})
     if new_password == old_password:
-        raise ValidationError({"new_password": "新密码不能与当前密码相同。"})
+        raise ValidationError({"new_password": _("新密码不能与当前密码相同。")})
     try:
         validate_password(new_password, user)
     except ValidationError as exc:
@@ -473,13 +476,13 @@ def _require_manager(actor: Any, area_code: str) -> None:
     if not (getattr(actor, "is_authenticated", False) and getattr(actor, "is_active", False)
             and roles.role_has(getattr(actor, "role", ""), roles.MANAGE_USERS) and actor.area_id
             and (area_code or "").startswith(actor.area_id)):
-        raise PermissionDenied("无权管理该辖区的账号。")
+        raise PermissionDenied(_("无权管理该辖区的账号。"))
 
 
 def manageable_roles() -> list[tuple[str, str]]:
     """Roles a security admin may grant: every role except security admin (三权分立; security admins are
     created on the server with ``jiuzhu create-user``)."""
-    return [(r.value, r.label) for r in roles.Role if r != roles.Role.SECURITY_ADMIN]
+    return [(r.value, str(r.label)) for r in roles.Role if r != roles.Role.SECURITY_ADMIN]
 
 
 def users_managed_by(actor: Any) -> Any:
@@ -491,7 +494,7 @@ def users_managed_by(actor: Any) -> Any:
 def _require_manageable_target(actor: Any, user: User) -> None:
     _require_manager(actor, user.area_id or "")
     if user.pk == actor.pk or user.role == roles.Role.SECURITY_ADMIN:
-        raise PermissionDenied("不能管理本人或其他安全管理员的账号。")
+        raise PermissionDenied(_("不能管理本人或其他安全管理员的账号。"))
 
 
 def user_create(
@@ -502,9 +505,9 @@ def user_create(
     now = _now(now)
     _require_manager(actor, area_code)
     if role not in roles.Role.values:
-        raise ValidationError({"role": "未知角色。"})
+        raise ValidationError({"role": _("未知角色。")})
     if role == roles.Role.SECURITY_ADMIN:
-        raise PermissionDenied("安全管理员账号只能在服务器上用 create-user 命令创建。")
+        raise PermissionDenied(_("安全管理员账号只能在服务器上用 create-user 命令创建。"))
     user, password = _create_user(username=username, role=role, area_code=area_code, full_name=full_name, now=now)
     with transaction.atomic():
         audit_record(action="accounts.user_create", actor=actor, obj=user, object_area=area_code,
@@ -520,11 +523,11 @@ def _create_user(*, username: str, role: str, area_code: str, full_name: str, no
     except ValidationError as exc:
         errors["username"] = exc.messages
     if not username:
-        errors["username"] = ["请填写用户名。"]
+        errors["username"] = [_("请填写用户名。")]
     elif User.objects.filter(username=username).exists():
-        errors["username"] = ["该用户名已存在。"]
+        errors["username"] = [_("该用户名已存在。")]
     if not Division.objects.filter(code=area_code).exists():
-        errors["area_code"] = ["区划代码不存在。"]
+        errors["area_code"] = [_("区划代码不存在。")]
     if errors:
         raise ValidationError(errors)
     password = generate_initial_password()
@@ -543,7 +546,7 @@ def create_user_unchecked(
     """For the server-side ``create-user`` command (operator on the host): any role, audited."""
     now = _now(now)
     if role not in roles.Role.values:
-        raise ValidationError({"role": "未知角色。"})
+        raise ValidationError({"role": _("未知角色。")})
     user, password = _create_user(username=username, role=role, area_code=area_code, full_name=full_name, now=now)
     with transaction.atomic():
         audit_record(action="accounts.user_create", obj=user, object_area=area_code, username="(command)",

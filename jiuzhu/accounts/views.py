@@ -24,6 +24,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -80,7 +81,7 @@ def _clear_pending(request: HttpRequest) -> None:
 
 def _pending_expired(request: HttpRequest) -> HttpResponse:
     _clear_pending(request)
-    messages.warning(request, "登录步骤已超时或无效，请重新登录。")
+    messages.warning(request, _("登录步骤已超时或无效，请重新登录。"))
     return redirect("accounts:login")
 
 
@@ -125,7 +126,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method != "POST":
         return redirect(next_url or landing_url(request.user))
     if request.session.pop(EXPIRED_FLAG, False):
-        messages.warning(request, "会话已超时，请重新登录。")
+        messages.warning(request, _("会话已超时，请重新登录。"))
     error, status = "", 200
     if request.method == "POST":
         form = LoginForm(request.POST)
@@ -138,7 +139,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 return response
             error, status = result.message, _status_for(result)
         else:
-            error = "请输入用户名和密码。"
+            error = _("请输入用户名和密码。")
         form = LoginForm()  # the username is not echoed: a failed attempt looks the same for every name
     else:
         form = LoginForm()
@@ -178,13 +179,13 @@ def _enroll_page(request: HttpRequest, user: User, *, at_login: bool) -> tuple[H
     error = ""
     if request.method == "POST" and form.is_valid():
         if not at_login and not user.check_password(form.cleaned_data.get("password") or ""):
-            error = "当前密码不正确。"
+            error = _("当前密码不正确。")
         elif services.totp_enroll_confirm(user=user, pending_token=enrollment.pending_token,
                                           code=form.cleaned_data["code"]):
             request.session.pop(ENROLL_TOKEN, None)
             return HttpResponse(), None  # the caller decides where to go
         else:
-            error = "动态口令不正确，请核对手机时间后输入当前显示的 6 位数字。"
+            error = _("动态口令不正确，请核对手机时间后输入当前显示的 6 位数字。")
         form = form_class()
     return None, {"form": form, "error": error, "enrollment": enrollment, "at_login": at_login,
                   "user_label": user.username}
@@ -202,7 +203,7 @@ def login_enroll(request: HttpRequest) -> HttpResponse:
         result = services.resume_login(user_id=user.pk, ip=_ip(request))
         response = _route(request, result, next_url)
         if response is not None:
-            messages.success(request, "身份验证器已绑定。")
+            messages.success(request, _("身份验证器已绑定。"))
             return response
         _clear_pending(request)
         messages.error(request, result.message)
@@ -217,7 +218,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     """A logged-in user binds (or re-binds) an authenticator; needs the current password."""
     done, context = _enroll_page(request, request.user, at_login=False)  # type: ignore[arg-type]
     if done is not None:
-        messages.success(request, "身份验证器已绑定，今后登录须输入动态口令。")
+        messages.success(request, _("身份验证器已绑定，今后登录须输入动态口令。"))
         return redirect(landing_url(request.user))
     return render(request, "accounts/totp_enroll.html", context)
 
@@ -243,7 +244,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, "密码已修改。")
+            messages.success(request, _("密码已修改。"))
             if forced:
                 result = services.resume_login(user_id=user.pk, ip=_ip(request))
                 response = _route(request, result, next_url)
@@ -264,7 +265,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         services.record_logout(user=request.user)
     auth_logout(request)  # flushes the session row: the old cookie is worthless afterwards
-    messages.info(request, "您已安全退出。")
+    messages.info(request, _("您已安全退出。"))
     return redirect("accounts:login")
 
 
@@ -321,13 +322,13 @@ def user_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     target = get_object_or_404(services.users_managed_by(actor), pk=pk)  # outside the area: 404
     if action == "disable":
         services.user_disable(actor=actor, user=target)
-        messages.success(request, f"已停用账号 {target.username}，其会话已全部结束。")
+        messages.success(request, _("已停用账号 %(username)s，其会话已全部结束。") % {"username": target.username})
     elif action == "enable":
         services.user_enable(actor=actor, user=target)
-        messages.success(request, f"已启用账号 {target.username}。")
+        messages.success(request, _("已启用账号 %(username)s。") % {"username": target.username})
     elif action == "unlock":
         services.user_unlock(actor=actor, user=target)
-        messages.success(request, f"已解除账号 {target.username} 的登录锁定。")
+        messages.success(request, _("已解除账号 %(username)s 的登录锁定。") % {"username": target.username})
     elif action == "reset":
         password = services.user_reset(actor=actor, user=target)
         return _show_secret(request, target, password, created=False)

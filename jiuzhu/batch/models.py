@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from jiuzhu.core.scoping import AreaScopedQuerySet
 
 
 class JobRun(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "等待"
-        RUNNING = "running", "进行中"
-        SUCCEEDED = "succeeded", "完成"
-        FAILED = "failed", "失败"
+        PENDING = "pending", _("等待")
+        RUNNING = "running", _("进行中")
+        SUCCEEDED = "succeeded", _("完成")
+        FAILED = "failed", _("失败")
 
     kind = models.CharField(max_length=32)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import hashes
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 MAX_ENTRIES = 1000
 MAX_TOTAL_UNCOMPRESSED = 200 * 1024 * 1024
@@ -72,8 +73,8 @@ _LONG_ROW = re.compile(rb' r="[A-Z]{0,3}(\d{6,})"')
 
 
 class RejectedFile(ValueError):
-    """The upload is refused before parsing. ``message`` is shown to the user as is (Chinese);
-    ``code`` is stable, for the API, tests and the audit log."""
+    """The upload is refused before parsing. ``message`` is shown to the user as is (in the request's language,
+    Chinese by default); ``code`` is stable, for the API, tests and the audit log."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -117,10 +118,10 @@ def check_upload(path: str | Path, filename: str, *, max_bytes: int | None = Non
     size = path.stat().st_size
     if limit and size > limit:
         raise RejectedFile(
-            "too_large", f"文件大小 {size / 1048576:.1f} MB 超过上限 {limit / 1048576:.0f} MB，请分批导入"
+            "too_large", _("文件大小 %(size).1f MB 超过上限 %(limit).0f MB，请分批导入") % {"size": size / 1048576, "limit": limit / 1048576}
         )
     if size == 0:
-        raise RejectedFile("empty", "文件是空的")
+        raise RejectedFile("empty", _("文件是空的"))
     kind = _kind_from_name(filename)
     with open(path, "rb") as f:
         head = f.read(8)
@@ -128,10 +129,10 @@ def check_upload(path: str | Path, filename: str, *, max_bytes: int | None = Non
     if kind == "xlsx":
         if head.startswith(OLE_MAGIC):
             raise RejectedFile(
-                "ole", "文件实际是旧版 .xls 格式或加密的工作簿：请取消密码保护，在 Excel/WPS 中另存为 .xlsx 后再上传"
+                "ole", _("文件实际是旧版 .xls 格式或加密的工作簿：请取消密码保护，在 Excel/WPS 中另存为 .xlsx 后再上传")
             )
         if not head.startswith(b"PK\x03\x04"):
-            raise RejectedFile("not_zip", "文件内容不是有效的 .xlsx 工作簿（可能是改了扩展名的其他文件）")
+            raise RejectedFile("not_zip", _("文件内容不是有效的 .xlsx 工作簿（可能是改了扩展名的其他文件）"))
         check_xlsx(path)
     else:
         encoding = check_csv(path)
@@ -146,12 +147,12 @@ def _kind_from_name(filename: str) -> str:
     if suffix == ".csv":
         return "csv"
     if suffix in (".xlsm", ".xltm", ".xlam"):
-        raise RejectedFile("macro", "不接受含宏的工作簿（.xlsm）：请在 Excel/WPS 中另存为 .xlsx 后再上传")
+        raise RejectedFile("macro", _("不接受含宏的工作簿（.xlsm）：请在 Excel/WPS 中另存为 .xlsx 后再上传"))
     if suffix in (".xls", ".et", ".xlt"):
-        raise RejectedFile("xls", "不接受旧版 .xls 格式：请在 Excel/WPS 中另存为 .xlsx 后再上传")
+        raise RejectedFile("xls", _("不接受旧版 .xls 格式：请在 Excel/WPS 中另存为 .xlsx 后再上传"))
     if suffix == ".xlsb":
-        raise RejectedFile("xlsb", "不接受二进制工作簿（.xlsb）：请另存为 .xlsx 后再上传")
-    raise RejectedFile("extension", "只接受 .xlsx 工作簿或 .csv 文件")
+        raise RejectedFile("xlsb", _("不接受二进制工作簿（.xlsb）：请另存为 .xlsx 后再上传"))
+    raise RejectedFile("extension", _("只接受 .xlsx 工作簿或 .csv 文件"))
 
 
 # --- xlsx ----------------------------------------------------------------------------------------------------
@@ -161,20 +162,20 @@ def check_xlsx(path: Path) -> None:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise RejectedFile("bad_zip", "文件已损坏，无法作为 .xlsx 打开") from exc
+        raise RejectedFile("bad_zip", _("文件已损坏，无法作为 .xlsx 打开")) from exc
     with zf:
         infos = zf.infolist()
         _check_directory(infos)
         names = {i.filename for i in infos}
         lower = {n.lower() for n in names}
         if "xl/workbook.bin" in lower:
-            raise RejectedFile("xlsb", "这是二进制工作簿（.xlsb）：请另存为 .xlsx 后再上传")
+            raise RejectedFile("xlsb", _("这是二进制工作簿（.xlsb）：请另存为 .xlsx 后再上传"))
         if any(n.rsplit("/", 1)[-1].startswith("vbaproject") for n in lower) or any(
             n.startswith(("xl/activex/", "xl/macrosheets/")) for n in lower
         ):
-            raise RejectedFile("macro", "工作簿含有宏或 ActiveX 控件：请另存为不含宏的 .xlsx 后再上传")
+            raise RejectedFile("macro", _("工作簿含有宏或 ActiveX 控件：请另存为不含宏的 .xlsx 后再上传"))
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-            raise RejectedFile("not_xlsx", "文件不是 Excel 工作簿（缺少 workbook 部件），请用 Excel/WPS 另存为 .xlsx")
+            raise RejectedFile("not_xlsx", _("文件不是 Excel 工作簿（缺少 workbook 部件），请用 Excel/WPS 另存为 .xlsx"))
         for info in infos:
             _scan_member(zf, info)
         _check_content_types(zf.read("[Content_Types].xml"))
@@ -182,7 +183,7 @@ def check_xlsx(path: Path) -> None:
 
 def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
     if len(infos) > MAX_ENTRIES:
-        raise RejectedFile("zip_entries", f"压缩包内文件数 {len(infos)} 超过上限 {MAX_ENTRIES}，不是正常的工作簿")
+        raise RejectedFile("zip_entries", _("压缩包内文件数 %(n)s 超过上限 %(limit)s，不是正常的工作簿") % {"n": len(infos), "limit": MAX_ENTRIES})
     total = 0
     seen: set[str] = set()
     for info in infos:
@@ -192,21 +193,21 @@ def _check_directory(infos: list[zipfile.ZipInfo]) -> None:
             name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts or "\x00" in name
             or "\\" in name
         ):
-            raise RejectedFile("zip_path", "工作簿内含有非法的文件路径（绝对路径或 ..），已拒绝")
+            raise RejectedFile("zip_path", _("工作簿内含有非法的文件路径（绝对路径或 ..），已拒绝"))
         if name in seen:
-            raise RejectedFile("zip_duplicate", "工作簿内有重名部件，已拒绝")
+            raise RejectedFile("zip_duplicate", _("工作簿内有重名部件，已拒绝"))
         seen.add(name)
         if info.flag_bits & 0x1:
-            raise RejectedFile("encrypted", "工作簿已加密：请取消密码保护后另存为 .xlsx")
+            raise RejectedFile("encrypted", _("工作簿已加密：请取消密码保护后另存为 .xlsx"))
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise RejectedFile("zip_method", "工作簿使用了不支持的压缩方式，请用 Excel/WPS 重新另存为 .xlsx")
+            raise RejectedFile("zip_method", _("工作簿使用了不支持的压缩方式，请用 Excel/WPS 重新另存为 .xlsx"))
         if name.lower().endswith(ARCHIVE_SUFFIXES):
-            raise RejectedFile("nested_zip", "工作簿内嵌有压缩包或其他文档，已拒绝：请只保留表格数据后另存")
+            raise RejectedFile("nested_zip", _("工作簿内嵌有压缩包或其他文档，已拒绝：请只保留表格数据后另存"))
         total += info.file_size
         if total > MAX_TOTAL_UNCOMPRESSED:
-            raise RejectedFile("zip_bomb", "工作簿解压后超过 200 MB（疑似压缩炸弹），已拒绝")
+            raise RejectedFile("zip_bomb", _("工作簿解压后超过 200 MB（疑似压缩炸弹），已拒绝"))
         if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise RejectedFile("zip_ratio", "工作簿压缩比异常（超过 100 倍，疑似压缩炸弹），已拒绝")
+            raise RejectedFile("zip_ratio", _("工作簿压缩比异常（超过 100 倍，疑似压缩炸弹），已拒绝"))
 
 
 def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, exact: bool = False) -> None:
@@ -225,15 +226,15 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, exact: bool = Fa
                 if first:
                     first = False
                     if block.startswith(ZIP_MAGIC):
-                        raise RejectedFile("nested_zip", "工作簿内嵌有压缩包，已拒绝：请只保留表格数据后另存")
+                        raise RejectedFile("nested_zip", _("工作簿内嵌有压缩包，已拒绝：请只保留表格数据后另存"))
                     if is_xml and (block.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in block[:64]):
-                        raise RejectedFile("xml_encoding", "工作簿内的 XML 不是 UTF-8 编码，请用 Excel/WPS 重新另存")
+                        raise RejectedFile("xml_encoding", _("工作簿内的 XML 不是 UTF-8 编码，请用 Excel/WPS 重新另存"))
                 if not is_xml:
                     continue
                 window = tail + block
                 if _DTD.search(window):
                     raise RejectedFile(
-                        "xml_dtd", "工作簿内含有 XML 实体或 DOCTYPE 声明（可能是 XML 炸弹或外部实体攻击），已拒绝"
+                        "xml_dtd", _("工作簿内含有 XML 实体或 DOCTYPE 声明（可能是 XML 炸弹或外部实体攻击），已拒绝")
                     )
                 if not extent.is_sheet and b"sheetData" in window:
                     extent.is_sheet = True
@@ -248,9 +249,9 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, exact: bool = Fa
     except RejectedFile:
         raise
     except zipfile.BadZipFile as exc:
-        raise RejectedFile("bad_zip", "工作簿已损坏（解压校验失败，可能是伪造的压缩包），已拒绝") from exc
+        raise RejectedFile("bad_zip", _("工作簿已损坏（解压校验失败，可能是伪造的压缩包），已拒绝")) from exc
     except (OSError, EOFError, NotImplementedError, ValueError, RuntimeError) as exc:
-        raise RejectedFile("bad_zip", "工作簿已损坏，无法读取") from exc
+        raise RejectedFile("bad_zip", _("工作簿已损坏，无法读取")) from exc
     if extent.is_sheet and not extent.settled():
         _scan_member(zf, info, exact=True)
 
@@ -291,7 +292,7 @@ class _Extent:
     def settled(self) -> bool:
         if self.exact:
             if self.cells != self.cells_with_ref:
-                raise RejectedFile("sheet_refs", "工作表格式不规范（单元格缺少位置信息），请用 Excel/WPS 重新另存为 .xlsx")
+                raise RejectedFile("sheet_refs", _("工作表格式不规范（单元格缺少位置信息），请用 Excel/WPS 重新另存为 .xlsx"))
             return True
         return not self.irregular and self.max_row * self.max_col <= MAX_SHEET_CELLS
 
@@ -308,23 +309,23 @@ def _check_sheet_extent(max_row: int, max_col: int, *, final: bool = True) -> No
     cell product is refused only on exact figures (fast mode rescans instead)."""
     if max_row > MAX_SHEET_ROWS:
         raise RejectedFile(
-            "sheet_rows", f"工作表行数超过上限（最多 {MAX_SHEET_ROWS - 1:,} 行数据，含远处的空白格式行），请分批导入"
+            "sheet_rows", _("工作表行数超过上限（最多 %(rows)s 行数据，含远处的空白格式行），请分批导入") % {"rows": f"{MAX_SHEET_ROWS - 1:,}"}
         )
     if max_col > MAX_SHEET_COLS:
-        raise RejectedFile("sheet_cols", f"工作表列数超过上限 {MAX_SHEET_COLS}（可能有远处的空白单元格），请删除多余列后另存")
+        raise RejectedFile("sheet_cols", _("工作表列数超过上限 %(cols)s（可能有远处的空白单元格），请删除多余列后另存") % {"cols": MAX_SHEET_COLS})
     if final and max_row * max_col > MAX_SHEET_CELLS:
-        raise RejectedFile("sheet_cells", "工作表单元格范围过大，请删除多余的行和列后另存")
+        raise RejectedFile("sheet_cells", _("工作表单元格范围过大，请删除多余的行和列后另存"))
 
 
 def _check_content_types(raw: bytes) -> None:
     try:
         root = SafeET.fromstring(raw, forbid_dtd=True)
     except (DefusedXmlException, SafeET.ParseError) as exc:
-        raise RejectedFile("xml_dtd", "工作簿的内容类型声明无效或含有 XML 实体，已拒绝") from exc
+        raise RejectedFile("xml_dtd", _("工作簿的内容类型声明无效或含有 XML 实体，已拒绝")) from exc
     for el in root:
         ctype = (el.get("ContentType") or "").lower()
         if any(m in ctype for m in MACRO_CONTENT_TYPES):
-            raise RejectedFile("macro", "工作簿含有宏（启用宏的工作簿）：请另存为不含宏的 .xlsx 后再上传")
+            raise RejectedFile("macro", _("工作簿含有宏（启用宏的工作簿）：请另存为不含宏的 .xlsx 后再上传"))
 
 
 # --- csv -----------------------------------------------------------------------------------------------------
@@ -333,17 +334,17 @@ def _check_content_types(raw: bytes) -> None:
 def check_csv(path: Path) -> str:
     data = path.read_bytes()
     if data.startswith(ZIP_MAGIC):
-        raise RejectedFile("csv_binary", "文件实际是压缩包或 .xlsx 工作簿，不是 CSV 文本：请把扩展名改为 .xlsx 或另存为 CSV")
+        raise RejectedFile("csv_binary", _("文件实际是压缩包或 .xlsx 工作簿，不是 CSV 文本：请把扩展名改为 .xlsx 或另存为 CSV"))
     if data.startswith(OLE_MAGIC):
-        raise RejectedFile("csv_binary", "文件实际是旧版 .xls 工作簿，不是 CSV 文本：请另存为 .xlsx 或 CSV（UTF-8）")
+        raise RejectedFile("csv_binary", _("文件实际是旧版 .xls 工作簿，不是 CSV 文本：请另存为 .xlsx 或 CSV（UTF-8）"))
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise RejectedFile("csv_utf16", "CSV 是 UTF-16 编码，请另存为“CSV UTF-8（逗号分隔）”")
+        raise RejectedFile("csv_utf16", _("CSV 是 UTF-16 编码，请另存为“CSV UTF-8（逗号分隔）”"))
     if data.startswith(OTHER_BINARY_MAGIC):
-        raise RejectedFile("csv_binary", "文件内容是二进制格式，不是 CSV 文本")
+        raise RejectedFile("csv_binary", _("文件内容是二进制格式，不是 CSV 文本"))
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
-        raise RejectedFile("csv_nul", f"CSV 第 {line} 行含有空字符（NUL），不是有效的文本文件，已拒绝")
+        raise RejectedFile("csv_nul", _("CSV 第 %(line)s 行含有空字符（NUL），不是有效的文本文件，已拒绝") % {"line": line})
     return detect_csv_encoding(data)
 
 
@@ -373,11 +374,12 @@ def detect_csv_encoding(data: bytes) -> str:
             except UnicodeDecodeError:
                 bad_lines.append(n)
     if bad_lines:
-        raise RejectedFile("csv_encoding", f"CSV 第 {bad_lines[0]} 行既不是 UTF-8 也不是 GBK 编码，请另存为“CSV UTF-8”")
+        raise RejectedFile("csv_encoding", _("CSV 第 %(line)s 行既不是 UTF-8 也不是 GBK 编码，请另存为“CSV UTF-8”") % {"line": bad_lines[0]})
     if gbk_lines and (utf8_lines or bom):
         u = utf8_lines[0] if utf8_lines else 1
         raise RejectedFile(
             "csv_mixed",
-            f"CSV 编码混杂：第 {u} 行是 UTF-8，第 {gbk_lines[0]} 行是 GBK，请统一另存为“CSV UTF-8（逗号分隔）”",
+            _("CSV 编码混杂：第 %(utf8)s 行是 UTF-8，第 %(gbk)s 行是 GBK，请统一另存为“CSV UTF-8（逗号分隔）”")
+            % {"utf8": u, "gbk": gbk_lines[0]},
         )
     return "gb18030"

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_MAP = "10X98765432"
 _RE18 = re.compile(r"^\d{17}[\dX]$")
@@ -20,7 +22,7 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９ＸｘX", "0123456789X
 
 
 class InvalidIdNumber(ValueError):
-    """Carries a Chinese message for the form and a machine code for the API."""
+    """Carries a message for the form (active language, Chinese by default) and a machine code for the API."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -59,18 +61,18 @@ def parse(
         s = s17 + check_char(s17)
         converted = True
     elif not _RE18.match(s):
-        raise InvalidIdNumber("format", "身份证号码应为18位（最后一位可为X）或15位数字")
+        raise InvalidIdNumber("format", _("身份证号码应为18位（最后一位可为X）或15位数字"))
     try:
         birth = dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
     except ValueError as exc:
-        raise InvalidIdNumber("birth_date", "身份证号码中的出生日期不是真实日期") from exc
+        raise InvalidIdNumber("birth_date", _("身份证号码中的出生日期不是真实日期")) from exc
     today = today or dt.date.today()
     if birth > today or birth.year < 1880:
-        raise InvalidIdNumber("birth_date", "身份证号码中的出生日期不在合理范围内")
+        raise InvalidIdNumber("birth_date", _("身份证号码中的出生日期不在合理范围内"))
     if not converted and check_char(s[:17]) != s[17]:
-        raise InvalidIdNumber("check", "身份证号码校验位错误")
+        raise InvalidIdNumber("check", _("身份证号码校验位错误"))
     if known_address is not None and not known_address(s[:6]):
-        raise InvalidIdNumber("address", f"身份证号码的地址码 {s[:6]} 不是已知（含已撤销）的县级区划代码")
+        raise InvalidIdNumber("address", _("身份证号码的地址码 %(code)s 不是已知（含已撤销）的县级区划代码") % {"code": s[:6]})
     sex = "1" if int(s[16]) % 2 == 1 else "2"
     return IdNumber(value=s, birth_date=birth, sex=sex, address_code=s[:6], converted_from_15=converted)
 

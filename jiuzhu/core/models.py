@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Division(models.Model):
@@ -11,11 +12,11 @@ class Division(models.Model):
     what area scoping relies on (``core.scoping``)."""
 
     class Level(models.IntegerChoices):
-        PROVINCE = 1, "省"
-        CITY = 2, "市"
-        COUNTY = 3, "县"
-        TOWNSHIP = 4, "乡镇"
-        VILLAGE = 5, "村居"
+        PROVINCE = 1, _("省")
+        CITY = 2, _("市")
+        COUNTY = 3, _("县")
+        TOWNSHIP = 4, _("乡镇")
+        VILLAGE = 5, _("村居")
 
     code = models.CharField(max_length=12, primary_key=True)
     name = models.CharField(max_length=64)

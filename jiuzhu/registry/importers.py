@@ -33,7 +33,9 @@ import python_calamine
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from jiuzhu.accounts import roles
 from jiuzhu.batch.models import JobRun
@@ -47,6 +49,7 @@ from jiuzhu.core.files import (
     check_upload,
     display_name,
 )
+from jiuzhu.core.i18n import source_labels
 from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import area_visible, can
 
@@ -125,9 +128,11 @@ RELATION_WORDS = {
     "兄": "兄弟姐妹", "弟": "兄弟姐妹", "姐": "兄弟姐妹", "妹": "兄弟姐妹",
     "哥哥": "兄弟姐妹", "弟弟": "兄弟姐妹", "姐姐": "兄弟姐妹", "妹妹": "兄弟姐妹",
 }  # fmt: skip
-_RELATION_CODES = {code for code, _ in Relation.choices}
-_RELATION_LABELS = {code: code for code in _RELATION_CODES} | {label: code for code, label in Relation.choices}
-_URBAN_RURAL = {code: code for code, _ in UrbanRural.choices} | {label: code for code, label in UrbanRural.choices}
+# Spreadsheet values are Chinese whatever the interface language, so the maps use the Chinese labels.
+_RELATION_CODES = {code for code, _label in source_labels(Relation)}
+_RELATION_LABELS = {code: code for code in _RELATION_CODES} | {label: code for code, label in source_labels(Relation)}
+_URBAN_RURAL = {code: code for code, _label in source_labels(UrbanRural)} | {
+    label: code for code, label in source_labels(UrbanRural)}
 
 
 def _norm_header(text: Any) -> str:
@@ -157,9 +162,9 @@ class AlreadyImported(Exception):
         self.job = job
         when = timezone.localtime(job.finished_at or job.created_at).strftime("%Y-%m-%d %H:%M")
         if job.status == JobRun.Status.SUCCEEDED:
-            self.message = f"该文件已于 {when} 成功导入（导入任务 #{job.pk}），不能重复导入"
+            self.message = _("该文件已于 %(when)s 成功导入（导入任务 #%(job)s），不能重复导入") % {"when": when, "job": job.pk}
         else:
-            self.message = f"该文件正在导入（导入任务 #{job.pk}），请等待其完成"
+            self.message = _("该文件正在导入（导入任务 #%(job)s），请等待其完成") % {"job": job.pk}
         super().__init__(self.message)
 
 
@@ -202,7 +207,7 @@ class Validation:
     def error(self, row: int, key: str, message: str) -> None:
         header = self.table.headers.get(key) or (BY_KEY[key].header if key in BY_KEY else key)
         if key == "phone":  # validation echoes the number; errors are stored on the JobRun in plain text
-            message = "联系电话格式不正确：手机为11位数字，固定电话为“区号-号码”"
+            message = _("联系电话格式不正确：手机为11位数字，固定电话为“区号-号码”")
         self.errors.append(RowError(row, header, message))
 
 
@@ -260,18 +265,19 @@ def find_header(v: Validation) -> bool:
                     if label:
                         unknown.append(label)
                 elif key in t.columns:
-                    v.errors.append(RowError(i + 1, label, f"列「{label}」重复（与第 {t.columns[key] + 1} 列相同）"))
+                    v.errors.append(RowError(i + 1, label, _("列「%(column)s」重复（与第 %(other)s 列相同）") % {"column": label, "other": t.columns[key] + 1}))
                 else:
                     t.columns[key], t.headers[key] = col, label
             for c in COLUMNS:
                 if c.required and c.key not in t.columns:
-                    v.errors.append(RowError(i + 1, c.header, f"缺少必填列「{c.header}」"))
+                    v.errors.append(RowError(i + 1, c.header, _("缺少必填列「%(column)s」") % {"column": c.header}))
             if unknown:
                 v.warnings.append(
-                    "以下列不属于导入模板，已忽略、不会保存：" + "、".join(unknown[:20]) + ("等" if len(unknown) > 20 else "")
+                    _("以下列不属于导入模板，已忽略、不会保存：%(columns)s")
+                    % {"columns": "、".join(unknown[:20]) + (_("等") if len(unknown) > 20 else "")}
                 )
             return True
-    v.errors.append(RowError(1, "", "没有找到表头：前10行中须有一行包含「姓名」「身份证号」等列名（请使用导入模板）"))
+    v.errors.append(RowError(1, "", _("没有找到表头：前10行中须有一行包含「姓名」「身份证号」等列名（请使用导入模板）")))
     return False
 
 
@@ -285,10 +291,11 @@ def validate(checked: CheckedFile, actor: Any, *, progress: Any = None) -> Valid
     except Exception:  # noqa: BLE001 - any parser failure is the file's fault, reported as such
         log.warning("import: unreadable file", exc_info=True)
         v = Validation(table=Table(rows=[]))
-        v.errors.append(RowError(1, "", "文件内容无法读取（格式损坏或不是表格），请用 Excel/WPS 重新另存为 .xlsx"))
+        v.errors.append(RowError(1, "", _("文件内容无法读取（格式损坏或不是表格），请用 Excel/WPS 重新另存为 .xlsx")))
         return v
     if len(v.table.rows) > MAX_SHEET_ROWS or any(len(r) > MAX_SHEET_COLS for r in v.table.rows):
-        v.errors.append(RowError(1, "", f"表格超过上限（最多 {MAX_SHEET_ROWS - 1:,} 行、{MAX_SHEET_COLS} 列），请分批导入"))
+        v.errors.append(RowError(1, "", _("表格超过上限（最多 %(rows)s 行、%(cols)s 列），请分批导入")
+                                 % {"rows": f"{MAX_SHEET_ROWS - 1:,}", "cols": MAX_SHEET_COLS}))
         return v
     if not find_header(v) or v.errors:
         return v
@@ -307,13 +314,13 @@ def validate(checked: CheckedFile, actor: Any, *, progress: Any = None) -> Valid
         if not any(values.values()):
             continue
         if values.get("household_key") == EXAMPLE_KEY:
-            v.warnings.append(f"第 {rownum} 行是模板示例行（户编号为“{EXAMPLE_KEY}”），已跳过")
+            v.warnings.append(_("第 %(row)s 行是模板示例行（户编号为“%(example)s”），已跳过") % {"row": rownum, "example": EXAMPLE_KEY})
             continue
         v.data_rows += 1
         cleaned, relation = _validate_row(v, rownum, raw, values, seen_ids)
         key = values.get("household_key", "")
         if not key:
-            v.error(rownum, "household_key", "户编号不能为空（同一户的成员填相同编号）")
+            v.error(rownum, "household_key", _("户编号不能为空（同一户的成员填相同编号）"))
             continue
         hh = households.get(key)
         if hh is None:
@@ -345,7 +352,7 @@ def _validate_row(
     for key in TEXT_ONLY & v.table.columns.keys():
         c = v.table.columns[key]
         if c < len(raw) and _lost_digits(raw[c]):
-            v.error(rownum, key, f"{BY_KEY[key].header}被存成了数字，末尾几位已丢失：请把该列设为“文本”格式后重新填写")
+            v.error(rownum, key, _("%(column)s被存成了数字，末尾几位已丢失：请把该列设为“文本”格式后重新填写") % {"column": BY_KEY[key].header})
             reported.add(key)
     data = {k: values.get(k, "") for k in PERSON_KEYS}
     rel = data["relation"]
@@ -357,10 +364,10 @@ def _validate_row(
         data["relation"] = RELATION_WORDS.get(rel, rel)
     relation = data["relation"] if data["relation"] in _RELATION_LABELS else None
     if not values.get("relation"):
-        v.error(rownum, "relation", "与户主关系不能为空")
+        v.error(rownum, "relation", _("与户主关系不能为空"))
         reported.add("relation")
     if data["serious_illness"].lower() not in _BOOL_WORDS:
-        v.error(rownum, "serious_illness", f"是否重病「{data['serious_illness']}」无效，请填 是 或 否")
+        v.error(rownum, "serious_illness", _("是否重病「%(value)s」无效，请填 是 或 否") % {"value": data["serious_illness"]})
         reported.add("serious_illness")
     cleaned, errors = _clean(data, ROW_KEYS)
     combo = tuple(data[k] for k in CODED_KEYS)
@@ -377,7 +384,7 @@ def _validate_row(
         return None, relation
     idv = cleaned["id_number"].value
     if idv in seen:
-        v.error(rownum, "id_number", f"与第 {seen[idv]} 行的身份证号重复")
+        v.error(rownum, "id_number", _("与第 %(row)s 行的身份证号重复") % {"row": seen[idv]})
         return None, relation
     seen[idv] = rownum
     return cleaned, relation
@@ -402,7 +409,8 @@ def _household_value(v: Validation, hh: HouseholdPlan, c: Column, value: str, ro
     if prev is None:
         hh.values[c.key] = (value, rownum)
     elif prev[0] != value:
-        v.error(rownum, c.key, f"同一户（户编号「{hh.key}」）的{c.header}与第 {prev[1]} 行不一致：本列每户只填一个值，以户主行为准")
+        v.error(rownum, c.key, _("同一户（户编号「%(key)s」）的%(column)s与第 %(row)s 行不一致：本列每户只填一个值，以户主行为准")
+                % {"key": hh.key, "column": c.header, "row": prev[1]})
 
 
 def _validate_households(v: Validation, actor: Any) -> None:
@@ -416,38 +424,38 @@ def _validate_households(v: Validation, actor: Any) -> None:
         if all(code is not None for _, code in hh.relations):  # an invalid relation is reported already
             heads = [row for row, code in hh.relations if code is not None and _RELATION_LABELS[code] == Relation.HEAD]
             if not heads:
-                v.error(hh.rows[0], "relation", f"户编号「{hh.key}」没有户主：每户须有且只有一名户主")
+                v.error(hh.rows[0], "relation", _("户编号「%(key)s」没有户主：每户须有且只有一名户主") % {"key": hh.key})
             for row in heads[1:]:
-                v.error(row, "relation", f"户编号「{hh.key}」有多名户主（第 {heads[0]} 行已是户主）")
+                v.error(row, "relation", _("户编号「%(key)s」有多名户主（第 %(row)s 行已是户主）") % {"key": hh.key, "row": heads[0]})
         if "village" not in hh.values:
-            v.error(hh.rows[0], "village", f"户编号「{hh.key}」没有填写村(社区)代码")
+            v.error(hh.rows[0], "village", _("户编号「%(key)s」没有填写村(社区)代码") % {"key": hh.key})
             continue
         code, row = hh.values["village"]
         division = villages.get(code)
         if not (len(code) == 12 and code.isdigit()):
-            v.error(row, "village", f"村(社区)代码「{code}」应为12位数字")
+            v.error(row, "village", _("村(社区)代码「%(code)s」应为12位数字") % {"code": code})
         elif division is None:
-            v.error(row, "village", f"村(社区)代码「{code}」不存在（请查阅模板中的“村（社区）代码”表）")
+            v.error(row, "village", _("村(社区)代码「%(code)s」不存在（请查阅模板中的“村（社区）代码”表）") % {"code": code})
         elif division.valid_to is not None:
-            v.error(row, "village", f"村(社区)代码「{code}」已撤销，请使用调整后的代码")
+            v.error(row, "village", _("村(社区)代码「%(code)s」已撤销，请使用调整后的代码") % {"code": code})
         elif not area_visible(actor, code, roles.IMPORT):
-            v.error(row, "village", f"村(社区)代码「{code}」（{division.name}）不在您的管辖范围内")
+            v.error(row, "village", _("村(社区)代码「%(code)s」（%(name)s）不在您的管辖范围内") % {"code": code, "name": division.name})
         else:
             hh.village = code
             ur, ur_row = hh.values.get("urban_rural", ("", row))
             if ur:
                 hh.urban_rural = _URBAN_RURAL.get(ur, "")
                 if not hh.urban_rural:
-                    v.error(ur_row, "urban_rural", f"城乡类别「{ur}」无效，请填 城市 或 农村")
+                    v.error(ur_row, "urban_rural", _("城乡类别「%(value)s」无效，请填 城市 或 农村") % {"value": ur})
             elif division.urban_rural_class:
                 hh.urban_rural = UrbanRural.URBAN if division.is_urban else UrbanRural.RURAL
             else:
-                v.error(row, "urban_rural", "请填写城乡类别（城市 或 农村）：该村（社区）没有城乡分类代码")
+                v.error(row, "urban_rural", _("请填写城乡类别（城市 或 农村）：该村（社区）没有城乡分类代码"))
         hh.bank_account = hh.values.get("bank_account", ("", 0))[0]
         if len(hh.values.get("address", ("",))[0]) > 200:
-            v.error(hh.values["address"][1], "address", "居住地址不能超过200字")
+            v.error(hh.values["address"][1], "address", _("居住地址不能超过200字"))
         if len(hh.values.get("bank_name", ("",))[0]) > 64:
-            v.error(hh.values["bank_name"][1], "bank_name", "开户银行不能超过64字")
+            v.error(hh.values["bank_name"][1], "bank_name", _("开户银行不能超过64字"))
 
 
 def _check_registered(v: Validation, actor: Any) -> None:
@@ -461,8 +469,11 @@ def _check_registered(v: Validation, actor: Any) -> None:
         for bi, area, hno in Person.objects.filter(id_number_bi__in=chunk).values_list(
             "id_number_bi", "area_code", "household__household_no"
         ):
-            where = f"（户 {hno}）" if hno and area_visible(actor, area, roles.VIEW) else "（不在您的管辖范围内，请与相关乡镇核实）"
-            v.error(by_bi[bi]["_row"], "id_number", f"该身份证号已在系统中登记{where}")
+            if hno and area_visible(actor, area, roles.VIEW):
+                msg = _("该身份证号已在系统中登记（户 %(household)s）") % {"household": hno}
+            else:
+                msg = _("该身份证号已在系统中登记（不在您的管辖范围内，请与相关乡镇核实）")
+            v.error(by_bi[bi]["_row"], "id_number", msg)
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
@@ -556,7 +567,7 @@ def write(v: Validation, *, actor: Any, job: JobRun, filename: str) -> dict[str,
         )  # fmt: skip
         JobRun.objects.filter(pk=job.pk).update(
             status=JobRun.Status.SUCCEEDED, done=job.total, counts=counts | {"warnings": v.warnings[:50]},
-            finished_at=timezone.now(), message=f"导入成功：{len(households)} 户 {len(persons)} 人",
+            finished_at=timezone.now(), message=_("导入成功：%(households)s 户 %(persons)s 人") % {"households": len(households), "persons": len(persons)},
         )
     return counts
 
@@ -693,7 +704,7 @@ def import_prepare(*, actor: Any, path: Path, filename: str) -> JobRun:
     name = display_name(filename)
     if not can(actor, roles.IMPORT):
         path.unlink(missing_ok=True)
-        raise RejectedFile("forbidden", "您没有批量导入的权限")
+        raise RejectedFile("forbidden", _("您没有批量导入的权限"))
     try:
         checked = check_upload(path, name)
     except RejectedFile as exc:
@@ -714,8 +725,9 @@ def import_prepare(*, actor: Any, path: Path, filename: str) -> JobRun:
     return JobRun.objects.create(
         kind=KIND, area_code=actor.area_id, created_by=actor, status=JobRun.Status.PENDING,
         params={"filename": name, "stored": path.name, "kind": checked.kind, "encoding": checked.encoding,
-                "size": checked.size, "sha256": checked.sha256, "sm3": checked.sm3},
-        message="等待开始",
+                "size": checked.size, "sha256": checked.sha256, "sm3": checked.sm3,
+                "language": translation.get_language() or settings.LANGUAGE_CODE},
+        message=_("等待开始"),
     )  # fmt: skip
 
 
@@ -735,10 +747,17 @@ def import_start(job: JobRun) -> None:
 
 
 def import_run(job_id: int) -> JobRun:
+    """Run a pending job. Its messages and errors are stored in the language of the upload request (the job
+    may run in another thread, which would otherwise use the default language)."""
     job = JobRun.objects.select_related("created_by").get(pk=job_id, kind=KIND)
     if job.status != JobRun.Status.PENDING:
         return job
-    JobRun.objects.filter(pk=job.pk).update(status=JobRun.Status.RUNNING, message="正在读取和校验")
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        return _run(job)
+
+
+def _run(job: JobRun) -> JobRun:
+    JobRun.objects.filter(pk=job.pk).update(status=JobRun.Status.RUNNING, message=_("正在读取和校验"))
     path = imports_dir() / Path(job.params["stored"]).name
     p = job.params
     checked = CheckedFile(path=path, kind=p["kind"], size=p["size"], sha256=p["sha256"], sm3=p["sm3"],
@@ -754,16 +773,16 @@ def import_run(job_id: int) -> JobRun:
         if v.errors:
             _fail_with_report(job, v, actor)
         else:
-            JobRun.objects.filter(pk=job.pk).update(message="校验通过，正在写入数据库")
+            JobRun.objects.filter(pk=job.pk).update(message=_("校验通过，正在写入数据库"))
             write(v, actor=actor, job=job, filename=p["filename"])
     except AlreadyImported as exc:
         _finish(job, JobRun.Status.FAILED, exc.message)
     except IntegrityError:
         log.warning("import job %s hit a constraint while writing", job.pk, exc_info=True)
-        _finish(job, JobRun.Status.FAILED, "写入时与其他人同时登记的数据冲突（身份证号或户编号），未写入任何数据，请重新上传")
+        _finish(job, JobRun.Status.FAILED, _("写入时与其他人同时登记的数据冲突（身份证号或户编号），未写入任何数据，请重新上传"))
     except Exception:
         log.exception("import job %s failed", job.pk)
-        _finish(job, JobRun.Status.FAILED, f"导入出错，未写入任何数据；请联系系统管理员（任务编号 {job.pk}）")
+        _finish(job, JobRun.Status.FAILED, _("导入出错，未写入任何数据；请联系系统管理员（任务编号 %(job)s）") % {"job": job.pk})
     finally:
         path.unlink(missing_ok=True)  # the upload holds plaintext personal data: keep it no longer than needed
     job.refresh_from_db()
@@ -777,8 +796,10 @@ def _finish(job: JobRun, status: str, message: str, **extra: Any) -> None:
 def _fail_with_report(job: JobRun, v: Validation, actor: Any) -> None:
     result = save_error_report(job, error_workbook(v))
     n = len(v.errors)
+    message = ngettext("发现 %(n)s 处错误，未导入任何数据。请下载错误报告，改正后重新上传。",
+                       "发现 %(n)s 处错误，未导入任何数据。请下载错误报告，改正后重新上传。", n) % {"n": n}
     _finish(
-        job, JobRun.Status.FAILED, f"发现 {n} 处错误，未导入任何数据。请下载错误报告，改正后重新上传。",
+        job, JobRun.Status.FAILED, message,
         errors=[e.as_dict() for e in v.errors[:MAX_ERRORS_STORED]], result_file=result,
         counts={"rows": v.data_rows, "households": len(v.households), "persons": 0, "errors": n,
                 "warnings": v.warnings[:50]},
@@ -807,7 +828,7 @@ def import_cleanup(*, now: dt.datetime | None = None) -> dict[str, int]:
     out = {"stale_jobs": 0, "uploads": 0, "reports": 0}
     for job in stale:
         (imports_dir() / Path(job.params.get("stored", "missing")).name).unlink(missing_ok=True)
-        _finish(job, JobRun.Status.FAILED, "任务中断（服务重启），未写入任何数据，请重新上传")
+        _finish(job, JobRun.Status.FAILED, _("任务中断（服务重启），未写入任何数据，请重新上传"))
         out["stale_jobs"] += 1
     live = {Path(p.get("stored", "")).name for p in JobRun.objects.filter(
         kind=KIND, status__in=[JobRun.Status.PENDING, JobRun.Status.RUNNING]).values_list("params", flat=True)}  # fmt: skip
@@ -862,7 +883,7 @@ def error_workbook(v: Validation) -> bytes:
         by_row[e.row].append(e)
     header_to_col = {t.headers.get(k, ""): c for k, c in t.columns.items()}
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("导入数据（含错误说明）")
+    ws = wb.create_sheet(_("导入数据（含错误说明）"))
     fill = PatternFill("solid", fgColor="FFC7CE")
     red = Font(color="9C0006")
     bold_red = Font(color="9C0006", bold=True)
@@ -887,18 +908,18 @@ def error_workbook(v: Validation) -> bytes:
         cells = [text_cell(raw[c] if c < len(raw) else None, **({"fill": fill, "font": red} if c in bad_cols else {}))
                  for c in range(width)]  # fmt: skip
         if rownum == t.header_row:
-            cells.append(text_cell("错误说明", font=bold_red))
+            cells.append(text_cell(_("错误说明"), font=bold_red))
         elif errs:
             cells.append(text_cell("；".join(f"{e.column}：{e.message}" if e.column else e.message for e in errs), font=red))
         ws.append(cells)
-    ws2 = wb.create_sheet("错误清单")
-    ws2.append(["行号", "列", "错误说明"])
+    ws2 = wb.create_sheet(_("错误清单"))
+    ws2.append([_("行号"), _("列"), _("错误说明")])
     for e in v.errors:
         ws2.append([e.row, clean_xml_text(e.column), clean_xml_text(e.message)])
     if v.warnings:
         ws2.append([])
         for w in v.warnings:
-            ws2.append(["提示", "", clean_xml_text(w)])
+            ws2.append([_("提示"), "", clean_xml_text(w)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -935,14 +956,15 @@ def template_workbook(user: Any) -> bytes:
         ws.column_dimensions[letter].width = max(10, len(c.header) * 2 + 4, len(c.example) + 2)
         ws.column_dimensions[letter].number_format = "@"  # Excel keeps typed IDs and accounts as text
     ws.freeze_panes = "A2"
+    # The template is the import format: headers, notes and codes are Chinese whatever the interface language.
     lists = {
-        "relation": [label for _, label in Relation.choices],
-        "urban_rural": [label for _, label in UrbanRural.choices],
-        "disability_category": [label for code, label in DisabilityCategory.choices if code],
+        "relation": [label for _code, label in source_labels(Relation)],
+        "urban_rural": [label for _code, label in source_labels(UrbanRural)],
+        "disability_category": [label for code, label in source_labels(DisabilityCategory) if code],
         "serious_illness": ["是", "否"],
-        "schooling": [label for _, label in Schooling.choices],
-        "labour_capacity": [label for _, label in LabourCapacity.choices],
-        "self_care": [label for _, label in SelfCare.choices],
+        "schooling": [label for _code, label in source_labels(Schooling)],
+        "labour_capacity": [label for _code, label in source_labels(LabourCapacity)],
+        "self_care": [label for _code, label in source_labels(SelfCare)],
         "disability_grade": ["1", "2", "3", "4"],
     }
     for col, c in enumerate(COLUMNS, start=1):
@@ -972,9 +994,10 @@ def template_workbook(user: Any) -> bytes:
 
     codes = wb.create_sheet("代码表")
     codes.append(["项目", "代码", "名称"])
-    for title, choices in (("与户主关系", Relation.choices), ("城乡类别", UrbanRural.choices),
-                           ("残疾类别", [c for c in DisabilityCategory.choices if c[0]]), ("在学情况", Schooling.choices),
-                           ("劳动能力", LabourCapacity.choices), ("生活自理能力", SelfCare.choices)):  # fmt: skip
+    for title, choices in (("与户主关系", source_labels(Relation)), ("城乡类别", source_labels(UrbanRural)),
+                           ("残疾类别", [c for c in source_labels(DisabilityCategory) if c[0]]),
+                           ("在学情况", source_labels(Schooling)), ("劳动能力", source_labels(LabourCapacity)),
+                           ("生活自理能力", source_labels(SelfCare))):  # fmt: skip
         for code, label in choices:
             codes.append([title, code, label])
     for word, label in RELATION_WORDS.items():

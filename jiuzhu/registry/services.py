@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from jiuzhu.accounts import roles
 from jiuzhu.core import crypto, masking
@@ -31,7 +32,10 @@ class DuplicatePerson(ValidationError):
         # Outside the actor's area only the fact is told, not where (SECURITY AC-IDOR).
         self.person_id = person.pk if visible else None
         self.household_no = person.household.household_no if visible and person.household is not None else ""
-        msg = f"该身份证号已登记：户 {self.household_no}（人员编号 {person.pk}）" if visible else "该身份证号已在其他地区登记"
+        msg = (
+            _("该身份证号已登记：户 %(household)s（人员编号 %(person)s）") % {"household": self.household_no, "person": person.pk}
+            if visible else _("该身份证号已在其他地区登记")
+        )
         super().__init__({"id_number": msg})
 
 
@@ -138,22 +142,22 @@ def household_create(
     errors: dict[str, Any] = {}
     area = Division.objects.filter(code=area_code, level=Division.Level.VILLAGE).first()
     if area is None:
-        errors["area_code"] = "请选择村（社区）"
+        errors["area_code"] = _("请选择村（社区）")
     if urban_rural not in ("urban", "rural"):
-        errors["urban_rural"] = "城乡类别应为 城市 或 农村"
+        errors["urban_rural"] = _("城乡类别应为 城市 或 农村")
     try:
         account = clean_bank_account(bank_account)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if not members:
-        errors["members"] = "至少登记一名家庭成员"
+        errors["members"] = _("至少登记一名家庭成员")
     cleaned_members = []
     seen: set[str] = set()
     for i, m in enumerate(members):
         try:
             c = clean_person({"urban_rural": urban_rural, **{k: v for k, v in m.items() if v not in (None, "")}})
             if c["id_number"].value in seen:
-                raise ValidationError({"id_number": "同一户内身份证号重复"})
+                raise ValidationError({"id_number": _("同一户内身份证号重复")})
             seen.add(c["id_number"].value)
             _check_duplicate(c, actor=actor)
             cleaned_members.append(c)
@@ -161,7 +165,7 @@ def household_create(
             for k, v in exc.message_dict.items():
                 errors[f"members.{i}.{k}"] = v[0] if isinstance(v, list) else v
     if cleaned_members and sum(1 for c in cleaned_members if c["relation"] == Relation.HEAD) != 1:
-        errors["members"] = "每户须有且只有一名户主"
+        errors["members"] = _("每户须有且只有一名户主")
     if errors:
         raise ValidationError(errors)
     h = Household(
@@ -178,7 +182,7 @@ def household_create(
             with transaction.atomic():
                 p.save()
         except IntegrityError as exc:  # a concurrent insert of the same ID number
-            raise ValidationError({"id_number": "该身份证号已登记"}) from exc
+            raise ValidationError({"id_number": _("该身份证号已登记")}) from exc
         Membership.objects.create(person=p, household=h, area_code=area_code, relation=p.relation, joined_on=joined, reason=reason)
         _record(actor=actor, obj=p, action="create", before=None, after=snapshot(p), reason=reason)
     _refresh_household_summary(h)
@@ -194,7 +198,7 @@ HOUSEHOLD_EDITABLE = ("address", "urban_rural", "bank_name", "bank_account", "st
 def household_update(*, actor: Any, household: Household, data: dict[str, Any], version: int, reason: str) -> Household:
     _require(actor, household.area_code, roles.CHANGE)
     if not reason.strip():
-        raise ValidationError({"reason": "请填写变更原因"})
+        raise ValidationError({"reason": _("请填写变更原因")})
     before = snapshot(household)
     h = Household.objects.select_for_update().get(pk=household.pk)
     if h.version != version:
@@ -209,9 +213,9 @@ def household_update(*, actor: Any, household: Household, data: dict[str, Any], 
             except ValidationError as exc:
                 errors.update({kk: vv[0] for kk, vv in exc.message_dict.items()})
         elif k == "urban_rural" and v not in ("urban", "rural"):
-            errors[k] = "城乡类别应为 城市 或 农村"
+            errors[k] = _("城乡类别应为 城市 或 农村")
         elif k == "status" and v not in ("active", "archived"):
-            errors[k] = "状态无效"
+            errors[k] = _("状态无效")
         else:
             setattr(h, k, str(v).strip())
     if errors:
@@ -235,7 +239,7 @@ def person_add(*, actor: Any, household: Household, data: dict[str, Any], reason
     _require(actor, household.area_code, roles.CHANGE)
     c = clean_person({"urban_rural": household.urban_rural, **{k: v for k, v in data.items() if v not in (None, "")}})
     if c["relation"] == Relation.HEAD and Person.objects.filter(household=household, relation=Relation.HEAD).exists():
-        raise ValidationError({"relation": "该户已有户主"})
+        raise ValidationError({"relation": _("该户已有户主")})
     _check_duplicate(c, actor=actor)
     c.setdefault("urban_rural", household.urban_rural)
     p = Person(household=household, area_code=household.area_code)
@@ -252,7 +256,7 @@ def person_add(*, actor: Any, household: Household, data: dict[str, Any], reason
 def person_update(*, actor: Any, person: Person, data: dict[str, Any], version: int, reason: str) -> Person:
     _require(actor, person.area_code, roles.CHANGE)
     if not reason.strip():
-        raise ValidationError({"reason": "请填写变更原因"})
+        raise ValidationError({"reason": _("请填写变更原因")})
     p = Person.objects.select_for_update().get(pk=person.pk)
     if p.version != version:
         raise StaleEdit
@@ -262,7 +266,7 @@ def person_update(*, actor: Any, person: Person, data: dict[str, Any], version: 
     c = clean_person(data, partial=True)
     if c.get("relation") == Relation.HEAD and Person.objects.filter(
         household=p.household, relation=Relation.HEAD).exclude(pk=p.pk).exists():
-        raise ValidationError({"relation": "该户已有户主"})
+        raise ValidationError({"relation": _("该户已有户主")})
     _check_duplicate(c, exclude_pk=p.pk, actor=actor)
     _apply_person(p, c)
     p.version = version + 1
@@ -286,10 +290,10 @@ def person_leave(*, actor: Any, person: Person, left_on: dt.date, reason: str) -
     """Close the person's membership (moved out, married out, died …); the person record stays."""
     _require(actor, person.area_code, roles.CHANGE)
     if not reason.strip():
-        raise ValidationError({"reason": "请填写原因"})
+        raise ValidationError({"reason": _("请填写原因")})
     m = Membership.objects.filter(person=person, left_on__isnull=True).first()
     if m is None or left_on < m.joined_on:
-        raise ValidationError({"left_on": "离开日期不能早于加入日期"})
+        raise ValidationError({"left_on": _("离开日期不能早于加入日期")})
     m.left_on, m.reason = left_on, reason[:200]
     m.save(update_fields=["left_on", "reason"])
     before = snapshot(person)
@@ -319,12 +323,12 @@ def sensitive_reveal(*, actor: Any, obj: Person | Household, field: str, reason:
     (SECURITY AC-FIELD). The value itself never enters the audit log."""
     kind = "person" if isinstance(obj, Person) else "household"
     if (kind, field) not in REVEALABLE:
-        raise ValidationError({"field": "该字段不可查看"})
+        raise ValidationError({"field": _("该字段不可查看")})
     if not area_visible(actor, obj.area_code, roles.REVEAL):
         audit_record(action="registry.reveal", actor=actor, obj=obj, result="denied", detail={"field": field})
         raise PermissionDenied
     if len(reason.strip()) < 2:
-        raise ValidationError({"reason": "请填写查看原因"})
+        raise ValidationError({"reason": _("请填写查看原因")})
     attr, context = REVEALABLE[(kind, field)]
     token = getattr(obj, attr)
     value = crypto.decrypt(token, context=context) if token else ""

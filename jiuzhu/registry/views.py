@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jiuzhu.accounts import roles
@@ -87,9 +88,9 @@ def household_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc, {"urban_rural": "household_urban_rural"})
         else:
-            messages.success(request, f"已登记家庭户 {h.household_no}")
+            messages.success(request, _("已登记家庭户 %(household)s") % {"household": h.household_no})
             return redirect("registry:household_detail", pk=h.pk)
-    return render(request, "registry/household_form.html", {"form": form, "title": "登记家庭户"})
+    return render(request, "registry/household_form.html", {"form": form, "title": _("登记家庭户")})
 
 
 @login_required
@@ -105,14 +106,14 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.household_update(actor=request.user, household=h, data=d, version=version, reason=reason)
         except services.StaleEdit:
-            form.add_error(None, "该户信息已被他人修改，请重新打开后再编辑（您的输入未保存）。")
-            return render(request, "registry/household_form.html", {"form": form, "h": h, "title": "编辑家庭户"}, status=409)
+            form.add_error(None, _("该户信息已被他人修改，请重新打开后再编辑（您的输入未保存）。"))
+            return render(request, "registry/household_form.html", {"form": form, "h": h, "title": _("编辑家庭户")}, status=409)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "已保存")
+            messages.success(request, _("已保存"))
             return redirect("registry:household_detail", pk=h.pk)
-    return render(request, "registry/household_form.html", {"form": form, "h": h, "title": "编辑家庭户"})
+    return render(request, "registry/household_form.html", {"form": form, "h": h, "title": _("编辑家庭户")})
 
 
 @login_required
@@ -125,9 +126,9 @@ def person_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "已添加家庭成员")
+            messages.success(request, _("已添加家庭成员"))
             return redirect("registry:household_detail", pk=h.pk)
-    return render(request, "registry/person_form.html", {"form": form, "h": h, "title": "添加家庭成员"})
+    return render(request, "registry/person_form.html", {"form": form, "h": h, "title": _("添加家庭成员")})
 
 
 @login_required
@@ -151,14 +152,14 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
             services.person_update(actor=request.user, person=p, data=form.service_data(),
                                    version=form.cleaned_data["version"], reason=form.cleaned_data["reason"])
         except services.StaleEdit:
-            form.add_error(None, "该成员信息已被他人修改，请重新打开后再编辑（您的输入未保存）。")
-            return render(request, "registry/person_form.html", {"form": form, "p": p, "h": p.household, "title": "编辑家庭成员"}, status=409)
+            form.add_error(None, _("该成员信息已被他人修改，请重新打开后再编辑（您的输入未保存）。"))
+            return render(request, "registry/person_form.html", {"form": form, "p": p, "h": p.household, "title": _("编辑家庭成员")}, status=409)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "已保存")
+            messages.success(request, _("已保存"))
             return redirect("registry:person_detail", pk=p.pk)
-    return render(request, "registry/person_form.html", {"form": form, "p": p, "h": p.household, "title": "编辑家庭成员"})
+    return render(request, "registry/person_form.html", {"form": form, "p": p, "h": p.household, "title": _("编辑家庭成员")})
 
 
 @login_required
@@ -172,12 +173,12 @@ def reveal(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         obj = get_scoped_or_404(Household.objects.all(), request.user, roles.VIEW, pk=pk)
     form = RevealForm(request.POST)
     if not form.is_valid():
-        return HttpResponse("请填写查看原因（至少2个字）", status=400)
+        return HttpResponse(_("请填写查看原因（至少2个字）"), status=400)
     try:
         value = services.sensitive_reveal(actor=request.user, obj=obj, field=form.cleaned_data["field"],
                                           reason=form.cleaned_data["reason"])
     except PermissionDenied:
-        return HttpResponse("您没有查看完整信息的权限", status=403)
+        return HttpResponse(_("您没有查看完整信息的权限"), status=403)
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=400)
     if request.headers.get("Accept", "").startswith("application/json"):

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from jiuzhu.accounts import roles
@@ -46,9 +47,9 @@ def import_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            error, status = "请选择要上传的 .xlsx 或 .csv 文件", 400
+            error, status = _("请选择要上传的 .xlsx 或 .csv 文件"), 400
         elif settings.IMPORT_MAX_BYTES and upload.size and upload.size > settings.IMPORT_MAX_BYTES:
-            error, status = f"文件大小超过上限 {settings.IMPORT_MAX_BYTES / 1048576:.0f} MB，请分批导入", 400
+            error, status = _("文件大小超过上限 %(limit).0f MB，请分批导入") % {"limit": settings.IMPORT_MAX_BYTES / 1048576}, 400
             audit_record(action="registry.import", actor=request.user, result="rejected", object_type="batch.jobrun",
                          object_area=request.user.area_id or "",  # type: ignore[union-attr]
                          detail={"filename": display_name(upload.name or ""), "reason": "too_large"})  # fmt: skip

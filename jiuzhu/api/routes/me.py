@@ -18,7 +18,7 @@ def me(request: HttpRequest):
     user = token.user
     return {
         "id": user.pk, "username": user.username, "full_name": user.full_name, "role": user.role,
-        "role_label": Role(user.role).label if user.role in Role.values else user.role,
+        "role_label": str(Role(user.role).label) if user.role in Role.values else user.role,
         "area_code": user.area_id or "", "area_name": user.area.name if user.area_id else "",
         "permissions": sorted(ROLE_PERMISSIONS.get(user.role, frozenset())), "token_expires_at": token.expires,
     }  # fmt: skip

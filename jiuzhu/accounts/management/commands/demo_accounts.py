@@ -40,7 +40,7 @@ class Command(BaseCommand):
             return
         names = dict(Division.objects.filter(code__in=[r["area_code"] for r in rows]).values_list("code", "name"))
         table = [["用户名", "密码", "角色", "辖区"]] + [
-            [r["username"], r["password"], Role(r["role"]).label, f"{r['area_code']} {names.get(r['area_code'], '')}"]
+            [r["username"], r["password"], str(Role(r["role"]).label), f"{r['area_code']} {names.get(r['area_code'], '')}"]
             for r in rows]
         widths = [max(_width(row[i]) for row in table) for i in range(4)]
         for i, row in enumerate(table):
