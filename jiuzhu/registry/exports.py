@@ -11,6 +11,8 @@
 - Large lists stream: CSV row by row from a server-side iterator, XLSX from a temporary file written with
   openpyxl's write-only mode.
 - One audit event ``registry.export`` with the row count and the filter (never a plaintext ID number).
+- The file is a data exchange format: headers and coded values are Chinese whatever the interface language
+  (the importer reads the same labels back).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from django.utils import timezone
 from jiuzhu.accounts import roles
 from jiuzhu.core import masking
 from jiuzhu.core.audit import audit_record
+from jiuzhu.core.i18n import source
 from jiuzhu.core.idnumber import age_on
 from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import can
@@ -133,19 +136,26 @@ def _name(user: Any) -> Callable[[str], str]:
     return (lambda s: s) if can(user, roles.VIEW_NAMES) else masking.mask_name
 
 
+def _display(model: Any, field: str) -> Callable[[Any], str]:
+    """``get_<field>_display`` with the Chinese label, whatever language the request chose."""
+    labels = {str(code): source(label) for code, label in model._meta.get_field(field).choices}
+    return lambda value: labels.get(str(value), value)
+
+
 def household_columns(user: Any, villages: dict[str, str]) -> list[tuple[str, Getter]]:
     name = _name(user)
+    urban_rural, status = _display(Household, "urban_rural"), _display(Household, "status")
     return [
         ("户编号", lambda h: h.household_no),
         ("村(社区)代码", lambda h: h.area_code),
         ("村(社区)", lambda h: villages.get(h.area_code, "")),
-        ("城乡类别", lambda h: h.get_urban_rural_display()),
+        ("城乡类别", lambda h: urban_rural(h.urban_rural)),
         ("居住地址", lambda h: h.address),
         ("户主姓名", lambda h: name(h.head_name)),
         ("在册人数", lambda h: h.member_count),
         ("开户银行", lambda h: h.bank_name),
         ("银行账号", lambda h: h.bank_account_masked),
-        ("状态", lambda h: h.get_status_display()),
+        ("状态", lambda h: status(h.status)),
         ("登记日期", lambda h: timezone.localtime(h.created_at).date().isoformat() if h.created_at else ""),
     ]
 
@@ -153,23 +163,26 @@ def household_columns(user: Any, villages: dict[str, str]) -> list[tuple[str, Ge
 def person_columns(user: Any, villages: dict[str, str]) -> list[tuple[str, Getter]]:
     name = _name(user)
     today = timezone.localdate()
+    sex, relation, urban_rural = _display(Person, "sex"), _display(Person, "relation"), _display(Person, "urban_rural")
+    disability, schooling = _display(Person, "disability_category"), _display(Person, "schooling")
+    labour, self_care = _display(Person, "labour_capacity"), _display(Person, "self_care")
     return [
         ("户编号", lambda p: p.household.household_no if p.household_id else ""),
         ("村(社区)代码", lambda p: p.area_code),
         ("村(社区)", lambda p: villages.get(p.area_code, "")),
         ("姓名", lambda p: name(p.name)),
         ("身份证号", lambda p: p.id_number_masked),
-        ("性别", lambda p: p.get_sex_display()),
+        ("性别", lambda p: sex(p.sex)),
         ("年龄", lambda p: age_on(p.birth_date, today) if p.birth_date else ""),
-        ("与户主关系", lambda p: p.get_relation_display()),
+        ("与户主关系", lambda p: relation(p.relation)),
         ("联系电话", lambda p: p.phone_masked),
-        ("城乡类别", lambda p: p.get_urban_rural_display()),
-        ("残疾类别", lambda p: p.get_disability_category_display() if p.disability_category else ""),
+        ("城乡类别", lambda p: urban_rural(p.urban_rural)),
+        ("残疾类别", lambda p: disability(p.disability_category) if p.disability_category else ""),
         ("残疾等级", lambda p: p.disability_grade or ""),
         ("是否重病", lambda p: "是" if p.serious_illness else "否"),
-        ("在学情况", lambda p: p.get_schooling_display()),
-        ("劳动能力", lambda p: p.get_labour_capacity_display()),
-        ("生活自理能力", lambda p: p.get_self_care_display()),
+        ("在学情况", lambda p: schooling(p.schooling)),
+        ("劳动能力", lambda p: labour(p.labour_capacity)),
+        ("生活自理能力", lambda p: self_care(p.self_care)),
     ]
 
 

@@ -200,6 +200,14 @@ def test_import_template_stays_chinese_in_english(personas):
     assert ("与户主关系", "户主") in codes and ("城乡类别", "农村") in codes
 
 
+def test_export_stays_chinese_in_english(client, personas, hh):
+    client.force_login(personas.caseworker_a)
+    r = english(client, "cookie").get("/households/export/", {"format": "csv"})
+    text = b"".join(r.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    assert text.startswith("户编号,") and hh.household_no in text
+    assert ",农村," in text and ",在册," in text and "Rural" not in text and "Enrolled" not in text
+
+
 def test_import_job_messages_use_the_upload_language(personas, tmp_path, settings):
     """The job may run in a background thread; its stored messages follow the language of the upload."""
     from jiuzhu.registry.tests import importkit as kit
