@@ -12,10 +12,12 @@
 3. ``--clients`` sessions for a county reviewer (汉滨区) are created directly with ``SessionStore`` — the keys the
    login view sets, including ``jz_login_at``/``jz_seen_at`` checked by ``accounts.middleware`` — and each
    client thread sends its own session cookie over a keep-alive ``http.client`` connection.
-4. Phases, each with all clients at once and ``--requests`` requests: ``/healthz`` (the baseline, measured in
+4. Phases, each with all clients at once and ``--requests`` requests, every user pausing ``--think-ms`` (mean,
+   exponential; default 1 s) between requests as a person reading the page does: ``/healthz`` (the baseline, measured in
    the same run because the machine is noisy), the list ``/households/?page=N`` (pages 1–40), the detail
    ``/households/<pk>/`` (random households), a name search ``?q=<full name>`` and an ID search
-   ``?q=<18-digit ID>`` (must find the household); plus a smaller deep-paging phase over all pages.
+   ``?q=<18-digit ID>`` (must find the household); plus a smaller deep-paging phase over all pages the list
+   offers. Then the list and ``/healthz`` again with no pause (closed loop): the server's saturation throughput.
 Every response must be 200 (and the ID search must show the household); the last output line is JSON with
 ``households``, ``list_p95_ms``, ``detail_p95_ms``, ``search_p95_ms``, the p50s and ``healthz_p95_ms``.
 """
@@ -190,6 +192,7 @@ def make_targets(requests: int, seed: int) -> dict[str, list[tuple[str, str]]]:
 
     from jiuzhu.core import crypto
     from jiuzhu.registry.models import Household, Person
+    from jiuzhu.registry.selectors import MAX_PAGE
 
     rng = random.Random(seed)
     bounds = Household.objects.filter(area_code__startswith=COUNTY).aggregate(lo=Min("id"), hi=Max("id"))
@@ -209,7 +212,8 @@ def make_targets(requests: int, seed: int) -> dict[str, list[tuple[str, str]]]:
     return {
         "healthz": [("/healthz", '"ok"')] * requests,
         "list": [(f"/households/?page={rng.randint(1, min(40, pages))}", "H" + COUNTY) for _ in range(requests)],
-        "list_deep": [(f"/households/?page={rng.randint(1, pages)}", "H" + COUNTY) for _ in range(max(100, requests // 20))],
+        "list_deep": [(f"/households/?page={rng.randint(1, min(pages, MAX_PAGE))}", "H" + COUNTY)
+                      for _ in range(max(100, requests // 20))],
         "detail": [(f"/households/{rng.randint(bounds['lo'], bounds['hi'])}/", "H" + COUNTY) for _ in range(requests)],
         "search_name": [(f"/households/?q={quote(p.name)}", "H" + COUNTY) for p in (rng.choice(by_name) for _ in range(requests))],
         "search_id": [(f"/households/?q={number}", no) for number, no in (rng.choice(ids) for _ in range(requests))],
@@ -272,14 +276,20 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def run_phase(clients: list[Client], targets: list[tuple[str, str]]) -> tuple[dict[str, float], list[float]]:
+def run_phase(
+    clients: list[Client], targets: list[tuple[str, str]], think_ms: float = 0.0, seed: int = 1
+) -> tuple[dict[str, float], list[float]]:
+    """Each client sends its share of requests one after another; with ``think_ms`` it pauses between them for
+    an exponentially distributed time of that mean (a person reading the page), starting at a random offset."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     share = [targets[i :: len(clients)] for i in range(len(clients))]
 
-    def work(client: Client, mine: list[tuple[str, str]]) -> None:
+    def work(client: Client, mine: list[tuple[str, str]], rng: random.Random) -> None:
         local, bad = [], []
+        if think_ms:
+            time.sleep(rng.uniform(0, think_ms / 1000))
         for path, must in mine:
             try:
                 status, body, elapsed = client.get(path)
@@ -289,12 +299,15 @@ def run_phase(clients: list[Client], targets: list[tuple[str, str]]) -> tuple[di
             local.append(elapsed)
             if status != 200 or must.encode() not in body:
                 bad.append(f"{path}: {status} {'(expected text missing)' if status == 200 else ''}")
+            if think_ms:
+                time.sleep(rng.expovariate(1000 / think_ms))
         with lock:
             latencies.extend(local)
             errors.extend(bad)
 
     t = time.perf_counter()
-    threads = [threading.Thread(target=work, args=(c, s)) for c, s in zip(clients, share, strict=True)]
+    threads = [threading.Thread(target=work, args=(c, s, random.Random(seed * 1000 + i)))
+               for i, (c, s) in enumerate(zip(clients, share, strict=True))]
     for th in threads:
         th.start()
     for th in threads:
@@ -323,6 +336,8 @@ def main() -> None:
                         help="a dedicated database: it is dropped and rebuilt unless it holds --size households")
     parser.add_argument("--var-dir", default=str(ROOT / "var" / "bench-registry"), help="keys for that database")
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--think-ms", type=float, default=1000.0,
+                        help="mean pause of each user between requests (default 1000 ms); 0 = closed loop")
     parser.add_argument("--requests", type=int, default=2000, help="requests per phase (default 2000)")
     parser.add_argument("--threads", type=int, default=16, help="waitress threads")
     parser.add_argument("--conn-max-age", type=int, default=60, help="server CONN_MAX_AGE (persistent connections)")
@@ -355,10 +370,13 @@ def main() -> None:
         clients = [Client(port, s, settings.SESSION_COOKIE_NAME) for s in sessions]
         warm = [t for kind in ("list", "detail", "search_name", "search_id") for t in targets[kind][:50]]
         run_phase(clients, warm)
-        for kind in ("healthz", "list", "detail", "search_name", "search_id", "list_deep"):
-            r, samples[kind] = run_phase(clients, targets[kind])
-            results[kind] = r
-            log(f"{kind:12s} n={r['n']:5d} errors={r['errors']} p50={r['p50']:7.1f} ms  p95={r['p95']:7.1f} ms  "
+        phases = [(k, k, args.think_ms) for k in ("healthz", "list", "detail", "search_name", "search_id", "list_deep")]
+        # saturation: the same list requests with no pause at all, to show the server's capacity
+        phases += [("list_saturated", "list", 0.0), ("healthz_saturated", "healthz", 0.0)]
+        for name, kind, think in phases:
+            r, samples[name] = run_phase(clients, targets[kind], think, args.seed)
+            results[name] = r
+            log(f"{name:18s} n={r['n']:5d} errors={r['errors']} p50={r['p50']:7.1f} ms  p95={r['p95']:7.1f} ms  "
                 f"p99={r['p99']:7.1f} ms  {r['rps']:6.0f} req/s")  # fmt: skip
     finally:
         server.terminate()
@@ -379,7 +397,10 @@ def main() -> None:
         "list_deep_p95_ms": round(results["list_deep"]["p95"], 1),
         "healthz_p50_ms": round(results["healthz"]["p50"], 1), "healthz_p95_ms": round(results["healthz"]["p95"], 1),
         **{f"{k}_rps": round(results[k]["rps"], 1) for k in ("healthz", "list", "detail", "search_name", "search_id")},
-        "clients": args.clients, "requests_per_kind": args.requests, "errors": errors,
+        "list_saturated_p95_ms": round(results["list_saturated"]["p95"], 1),
+        "list_saturated_rps": round(results["list_saturated"]["rps"], 1),
+        "healthz_saturated_rps": round(results["healthz_saturated"]["rps"], 1),
+        "think_ms": args.think_ms, "clients": args.clients, "requests_per_kind": args.requests, "errors": errors,
         "load_average": round(os.getloadavg()[0], 1),
     }  # fmt: skip
     print(json.dumps(out))

@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import time
 from functools import lru_cache
 from pathlib import Path
 
+from django.core.cache import cache
 from django.db import transaction
 
 from .models import Division
@@ -119,7 +121,13 @@ def generate_villages(county_code: str, *, per_township: int = 12, seed: int = 1
                 )
             )
     Division.objects.bulk_create(new, batch_size=2000)
+    villages_changed()
     return len(new)
+
+
+def villages_changed() -> None:
+    """Invalidate cached village lists (registry.selectors.village_choices)."""
+    cache.set("jiuzhu:villages:version", time.time_ns(), None)
 
 
 class VillageImportError(ValueError):
@@ -161,4 +169,5 @@ def import_villages(path: str | Path) -> int:
                       "is_synthetic": False, "source": f"village list {Path(path).name}"},
         )
         n += 1
+    villages_changed()
     return n

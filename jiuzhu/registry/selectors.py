@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from jiuzhu.accounts.roles import VIEW_NAMES
 from jiuzhu.core import crypto, idnumber
+from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import can
 
 from .models import ChangeRecord, Household, Membership, Person
@@ -49,11 +51,32 @@ def household_search(
     return qs.order_by("household_no")
 
 
-def page_of(qs: QuerySet[Any], page: int, size: int = 25) -> tuple[list[Any], bool]:
-    """Fetch one page without COUNT(*): a million-row registry pages in constant time."""
-    page = max(1, page)
+PAGE_SIZE = 25
+# OFFSET paging reads every skipped row, so page N costs O(N): beyond this page the list asks the user to narrow
+# the search (by village, name, status) instead. 400 pages = 10,000 households, more than anyone leafs through.
+MAX_PAGE = 400
+
+
+def page_of(qs: QuerySet[Any], page: int, size: int = PAGE_SIZE) -> tuple[list[Any], bool]:
+    """Fetch one page without COUNT(*) (one row more tells whether there is a next page)."""
+    page = min(max(1, page), MAX_PAGE)
     rows = list(qs[(page - 1) * size : page * size + 1])
-    return rows[:size], len(rows) > size
+    return rows[:size], len(rows) > size and page < MAX_PAGE
+
+
+VILLAGES_VERSION_KEY = "jiuzhu:villages:version"  # bumped by core.divisions whenever villages change
+
+
+def village_choices(prefix: str) -> list[tuple[str, str]]:
+    """(code, name) of current villages under an area, for filters. Cached for five minutes: the village list
+    changes only by import, and rendering it for every list page was most of that page's time."""
+    key = f"jiuzhu:villages:{cache.get_or_set(VILLAGES_VERSION_KEY, 1)}:{prefix}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = list(Division.objects.filter(level=Division.Level.VILLAGE, code__startswith=prefix,
+                                              valid_to__isnull=True).order_by("code").values_list("code", "name")[:2000])
+        cache.set(key, cached, 300)
+    return cached
 
 
 def household_members(household: Household) -> QuerySet[Person]:

@@ -7,12 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jiuzhu.accounts import roles
 from jiuzhu.core.masking import mask_id
-from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import can, get_scoped_or_404
 
 from . import selectors, services
@@ -40,20 +40,26 @@ def household_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in HouseholdStatus.values else ""
     try:
-        page = max(1, min(int(request.GET.get("page", "1")), 100000))
+        page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page = 1
+    page = min(page, selectors.MAX_PAGE)
     qs = selectors.household_search(request.user, q=q, village=village, status=status)
-    rows, has_next = selectors.page_of(qs.select_related("area"), page)
-    prefix = request.user.area_id  # type: ignore[union-attr]
-    villages = []
-    if prefix and len(prefix) >= 6:
-        villages = list(Division.objects.filter(level=Division.Level.VILLAGE, code__startswith=prefix).order_by("code")[:1000])
+    rows, has_next = selectors.page_of(
+        qs.select_related("area").only("id", "household_no", "head_name", "member_count", "urban_rural", "status",
+                                       "area__name"), page)
+    prefix = request.user.area_id or ""  # type: ignore[union-attr]
+    villages = selectors.village_choices(prefix) if len(prefix) >= 6 else []
+    village_options = format_html_join(
+        "", '<option value="{}"{}>{}</option>', ((code, " selected" if code == village else "", name) for code, name in villages)
+    )
     # An ID number typed into the search box is never echoed back in full (it would sit in the page and in
     # paging links); the box shows the masked form instead.
     id_query = selectors.is_id_query(q)
-    ctx = {"rows": rows, "q": "" if id_query else q, "q_masked": mask_id(q) if id_query else "", "village": village, "status": status, "page": page, "has_next": has_next,
-           "villages": villages, "statuses": HouseholdStatus.choices}
+    ctx = {"rows": rows, "q": "" if id_query else q, "q_masked": mask_id(q) if id_query else "", "village": village,
+           "status": status, "page": page, "has_next": has_next, "village_options": village_options,
+           "page_limit_reached": page == selectors.MAX_PAGE and len(rows) == selectors.PAGE_SIZE,
+           "statuses": HouseholdStatus.choices}
     if request.headers.get("HX-Request"):
         return render(request, "registry/_household_rows.html", ctx)
     return render(request, "registry/household_list.html", ctx)

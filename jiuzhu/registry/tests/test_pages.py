@@ -188,3 +188,27 @@ def test_members_take_the_household_urban_rural_class(personas):
     h = household_create(actor=personas.caseworker_a, area_code=villages(TOWN_A)[0], urban_rural="urban",
                          members=[{"name": "钱七", "id_number": new_id(), "relation": "02"}])
     assert Person.objects.get(household=h).urban_rural == "urban"
+
+
+def test_list_pages_stop_at_the_limit_and_say_so(client, personas, hh, monkeypatch):
+    from jiuzhu.registry import selectors
+
+    monkeypatch.setattr(selectors, "MAX_PAGE", 2)
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 1)
+    for v in villages(TOWN_A)[1:3]:
+        make_household(personas.caseworker_a, v)
+    login(client, personas.caseworker_a)
+    monkeypatch.setattr("jiuzhu.registry.selectors.page_of.__defaults__", (1,))
+    body = client.get("/households/", {"page": 99}).content.decode()
+    assert "第 2 页" in body and 'data-testid="page-limit"' in body and "下一页" not in body
+
+
+def test_village_filter_lists_new_villages_at_once(client, personas, tmp_path):
+    from django.core.management import call_command
+
+    login(client, personas.caseworker_a)
+    assert "新建示范村" not in client.get("/households/").content.decode()
+    f = tmp_path / "v.csv"
+    f.write_text(f"code,name,urban_rural_class\n{TOWN_A}399,新建示范村,220\n", encoding="utf-8")
+    call_command("import_villages", str(f))
+    assert "新建示范村" in client.get("/households/").content.decode()
