@@ -104,6 +104,17 @@ class HouseholdEditForm(BootstrapMixin, forms.Form):
         self._style()
 
 
+class LeaveForm(BootstrapMixin, forms.Form):
+    """A member leaves the household (moved out, married out, died …); the person record and history stay."""
+
+    left_on = forms.DateField(label=_("离开日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("原因"), max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
 class RevealForm(forms.Form):
     field = forms.ChoiceField(choices=[("id_number", _("身份证号")), ("phone", _("联系电话")), ("diagnosis", _("诊断")),
                                        ("bank_account", _("银行账号"))])

@@ -145,6 +145,8 @@ class Person(models.Model):
 
     class Meta:
         ordering = ["household_id", "relation", "birth_date"]
+        # name search walks this index in order and stops after one page (registry.selectors)
+        indexes = [models.Index(fields=["name", "id"], name="person_name_id")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(disability_grade__isnull=True)

@@ -18,7 +18,7 @@ from jiuzhu.core.audit import audit_record
 from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import area_visible
 
-from .models import ChangeRecord, Household, Membership, Person, Relation
+from .models import ChangeRecord, Household, HouseholdStatus, Membership, Person, Relation
 from .validation import clean_bank_account, clean_person
 
 SNAPSHOT_EXCLUDE = {"id_number_enc", "id_number_bi", "phone_enc", "phone_bi", "diagnosis_enc",
@@ -294,6 +294,11 @@ def person_leave(*, actor: Any, person: Person, left_on: dt.date, reason: str) -
     m = Membership.objects.filter(person=person, left_on__isnull=True).first()
     if m is None or left_on < m.joined_on:
         raise ValidationError({"left_on": _("离开日期不能早于加入日期")})
+    if left_on > timezone.localdate():
+        raise ValidationError({"left_on": _("离开日期不能晚于今天")})
+    others = Person.objects.filter(household_id=person.household_id).exclude(pk=person.pk)
+    if person.relation == Relation.HEAD and others.exists():
+        raise ValidationError({"left_on": _("户主迁出前，请先把另一名成员设为户主")})
     m.left_on, m.reason = left_on, reason[:200]
     m.save(update_fields=["left_on", "reason"])
     before = snapshot(person)
@@ -307,6 +312,8 @@ def person_leave(*, actor: Any, person: Person, left_on: dt.date, reason: str) -
     audit_record(action="registry.person.leave", actor=actor, obj=person)
     if hh is not None:
         _refresh_household_summary(hh)
+        if not others.exists():  # the last member left: the household is closed, its history kept
+            Household.objects.filter(pk=hh.pk).update(status=HouseholdStatus.ARCHIVED, version=F("version") + 1)
     return person
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("households/<int:pk>/persons/new/", views.person_add, name="person_add"),
     path("persons/<int:pk>/", views.person_detail, name="person_detail"),
     path("persons/<int:pk>/edit/", views.person_edit, name="person_edit"),
+    path("persons/<int:pk>/leave/", views.person_leave, name="person_leave"),
     path("reveal/<str:kind>/<int:pk>/", views.reveal, name="reveal"),
     # import and export routes (views_import.py)
     path("households/export/", views_import.household_export, name="household_export"),

@@ -19,6 +19,7 @@ from . import selectors, services
 from .forms import (
     HouseholdCreateForm,
     HouseholdEditForm,
+    LeaveForm,
     PersonEditForm,
     PersonForm,
     RevealForm,
@@ -44,10 +45,13 @@ def household_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page = 1
     page = min(page, selectors.MAX_PAGE)
-    qs = selectors.household_search(request.user, q=q, village=village, status=status)
-    rows, has_next = selectors.page_of(
-        qs.select_related("area").only("id", "household_no", "head_name", "member_count", "urban_rural", "status",
-                                       "area__name"), page)
+    if selectors.is_name_query(q):
+        rows, has_next = selectors.households_by_name_page(request.user, q=q, village=village, status=status, page=page)
+    else:
+        qs = selectors.household_search(request.user, q=q, village=village, status=status)
+        rows, has_next = selectors.page_of(
+            qs.select_related("area").only("id", "household_no", "head_name", "member_count", "urban_rural",
+                                           "status", "area__name"), page)
     prefix = request.user.area_id or ""  # type: ignore[union-attr]
     villages = selectors.village_choices(prefix) if len(prefix) >= 6 else []
     village_options = format_html_join(
@@ -166,6 +170,23 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("已保存"))
             return redirect("registry:person_detail", pk=p.pk)
     return render(request, "registry/person_form.html", {"form": form, "p": p, "h": p.household, "title": _("编辑家庭成员")})
+
+
+@login_required
+def person_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    p = get_scoped_or_404(Person.objects.select_related("household"), request.user, roles.CHANGE, pk=pk)
+    household = p.household
+    form = LeaveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.person_leave(actor=request.user, person=p, left_on=form.cleaned_data["left_on"],
+                                  reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("已办理迁出"))
+            return redirect("registry:household_detail", pk=household.pk) if household else redirect("registry:person_detail", pk=p.pk)
+    return render(request, "registry/person_form.html", {"form": form, "p": p, "h": household, "title": _("成员迁出")})
 
 
 @login_required

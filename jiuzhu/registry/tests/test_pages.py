@@ -212,3 +212,41 @@ def test_village_filter_lists_new_villages_at_once(client, personas, tmp_path):
     f.write_text(f"code,name,urban_rural_class\n{TOWN_A}399,新建示范村,220\n", encoding="utf-8")
     call_command("import_villages", str(f))
     assert "新建示范村" in client.get("/households/").content.decode()
+
+
+def test_member_leaves_household_with_history(client, personas, hh):
+    import datetime as dt
+
+    from jiuzhu.registry.models import Membership
+
+    login(client, personas.caseworker_a)
+    head = Person.objects.get(household=hh, relation="02")
+    other = Person.objects.filter(household=hh).exclude(pk=head.pk).first()
+    today = dt.date.today().isoformat()
+    r = client.post(f"/persons/{head.pk}/leave/", {"left_on": today, "reason": "外出务工"})
+    assert r.status_code == 200 and "先把另一名成员设为户主" in r.content.decode()
+    r = client.post(f"/persons/{other.pk}/leave/", {"left_on": today, "reason": "婚嫁迁出"})
+    assert r.status_code == 302
+    other.refresh_from_db()
+    hh.refresh_from_db()
+    assert other.household_id is None and hh.member_count == 2
+    m = Membership.objects.get(person=other)
+    assert m.left_on.isoformat() == today and m.reason == "婚嫁迁出"
+    assert "婚嫁迁出" in client.get(f"/persons/{other.pk}/").content.decode()
+    client.force_login(personas.caseworker_b)
+    assert client.post(f"/persons/{other.pk}/leave/", {"left_on": today, "reason": "x"}).status_code == 404
+
+
+def test_name_search_lists_each_household_once_in_name_order(client, personas):
+    from jiuzhu.registry.services import household_create
+
+    v = villages(TOWN_A)[0]
+    h1 = household_create(actor=personas.caseworker_a, area_code=v, urban_rural="rural", members=[
+        {"name": "孙二", "id_number": new_id(), "relation": "02"}, {"name": "孙一", "id_number": new_id(), "relation": "10"}])
+    h2 = household_create(actor=personas.caseworker_a, area_code=v, urban_rural="rural", members=[
+        {"name": "孙甲", "id_number": new_id(), "relation": "02"}])
+    login(client, personas.caseworker_a)
+    body = client.get("/households/", {"q": "孙"}).content.decode()
+    assert body.count(f">{h1.household_no}</a>") == 1 and body.count(f">{h2.household_no}</a>") == 1
+    assert body.index(h1.household_no) < body.index(h2.household_no)  # 孙一 sorts before 孙甲
+    assert f">{h2.household_no}</a>" not in client.get("/households/", {"q": "孙", "status": "archived"}).content.decode()
