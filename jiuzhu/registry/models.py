@@ -7,6 +7,7 @@ Protected fields (ID number, phone, bank account, diagnosis) are stored three wa
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Concat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -102,7 +103,15 @@ class Household(models.Model):
             models.Index(fields=["area_code", "household_no"]),
             models.Index(fields=["head_name"]),
         ]
-        constraints = [models.CheckConstraint(condition=models.Q(version__gte=1), name="household_version_gte_1")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="household_version_gte_1"),
+            # The number starts with H + the village code; list queries rely on it to walk the household_no
+            # index within an area (registry.selectors.household_search).
+            models.CheckConstraint(
+                condition=models.Q(household_no__startswith=Concat(models.Value("H"), models.F("area_code"))),
+                name="household_no_encodes_area",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.household_no

@@ -29,12 +29,15 @@ def is_name_query(q: str) -> bool:
 
 def _name_filter(user: Any, q: str) -> dict[str, str]:
     """Roles that see masked names get exact matches only: a prefix search would let them spell a masked name
-    out one character at a time from the result count. A prefix is also given as a range (code-point order:
-    SQLite's binary collation, PostgreSQL's C collation) so that the planner can use the name index."""
+    out one character at a time from the result count. A prefix is given as a range, which equals "starts
+    with" in code-point order (SQLite's binary collation, PostgreSQL's C collation — docs/architecture.md)."""
     if not can(user, VIEW_NAMES):
         return {"name": q}
-    upper = q[:-1] + chr(ord(q[-1]) + 1)
-    return {"name__startswith": q, "name__gte": q, "name__lt": upper}
+    if ord(q[-1]) >= 0x10FFFF:
+        return {"name__startswith": q}
+    # The range alone (no LIKE as well): PostgreSQL multiplies the two selectivities, estimates one row and
+    # then prefers a bitmap scan over every match to walking the (name, id) index for one page.
+    return {"name__gte": q, "name__lt": q[:-1] + chr(ord(q[-1]) + 1)}
 
 
 def household_search(
@@ -45,6 +48,11 @@ def household_search(
     q = (q or "").strip()
     if village:
         qs = qs.filter(area_code__startswith=village) if village.isdigit() else qs.none()
+    # Household numbers start with H + village code (a database constraint), so the area is also a range of
+    # household_no: PostgreSQL then walks the household_no index in order instead of sorting the whole county.
+    area = max((getattr(user, "area_id", "") or "", village if village.isdigit() else ""), key=len)
+    if area:
+        qs = qs.filter(household_no__gte=f"H{area}", household_no__lt=f"H{area}:")  # ':' sorts right after '9'
     if status:
         qs = qs.filter(status=status)
     if q:
