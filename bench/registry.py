@@ -229,9 +229,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, threads: int) -> subprocess.Popen[bytes]:
+def start_server(env: dict[str, str], port: int, threads: int, workers: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jiuzhu.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
+        [sys.executable, "-m", "jiuzhu.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads),
+         "--workers", str(workers)],
         env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     deadline = time.time() + 60
@@ -339,7 +340,9 @@ def main() -> None:
     parser.add_argument("--think-ms", type=float, default=1000.0,
                         help="mean pause of each user between requests (default 1000 ms); 0 = closed loop")
     parser.add_argument("--requests", type=int, default=2000, help="requests per phase (default 2000)")
-    parser.add_argument("--threads", type=int, default=16, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=16, help="waitress threads per worker")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="server processes (jiuzhu serve --workers; default: one per CPU)")
     parser.add_argument("--conn-max-age", type=int, default=60, help="server CONN_MAX_AGE (persistent connections)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -363,7 +366,7 @@ def main() -> None:
     connection.close()
 
     port = free_port()
-    server = start_server(env, port, args.threads)
+    server = start_server(env, port, args.threads, args.workers)
     results: dict[str, dict[str, float]] = {}
     samples: dict[str, list[float]] = {}
     try:
@@ -400,7 +403,7 @@ def main() -> None:
         "list_saturated_p95_ms": round(results["list_saturated"]["p95"], 1),
         "list_saturated_rps": round(results["list_saturated"]["rps"], 1),
         "healthz_saturated_rps": round(results["healthz_saturated"]["rps"], 1),
-        "think_ms": args.think_ms, "clients": args.clients, "requests_per_kind": args.requests, "errors": errors,
+        "think_ms": args.think_ms, "clients": args.clients, "workers": args.workers, "requests_per_kind": args.requests, "errors": errors,
         "load_average": round(os.getloadavg()[0], 1),
     }  # fmt: skip
     print(json.dumps(out))

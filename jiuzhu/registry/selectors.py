@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from jiuzhu.accounts.roles import VIEW_NAMES
 from jiuzhu.core import crypto, idnumber
@@ -97,6 +99,18 @@ def village_choices(prefix: str) -> list[tuple[str, str]]:
                                               valid_to__isnull=True).order_by("code").values_list("code", "name")[:2000])
         cache.set(key, cached, 300)
     return cached
+
+
+def village_options_html(prefix: str, selected: str = "") -> str:
+    """The ``<option>`` list of the village filter, rendered once per area and cached with the village list."""
+    key = f"jiuzhu:village-options:{cache.get_or_set(VILLAGES_VERSION_KEY, 1)}:{prefix}"
+    html = cache.get(key)
+    if html is None:
+        html = str(format_html_join("", '<option value="{}">{}</option>', village_choices(prefix)))
+        cache.set(key, html, 300)
+    if selected.isdigit():
+        html = html.replace(f'<option value="{selected}">', f'<option value="{selected}" selected>', 1)
+    return mark_safe(html)  # noqa: S308 - built by format_html_join from escaped values; `selected` is digits
 
 
 def households_by_name_page(

@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -53,10 +52,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
             qs.select_related("area").only("id", "household_no", "head_name", "member_count", "urban_rural",
                                            "status", "area__name"), page)
     prefix = request.user.area_id or ""  # type: ignore[union-attr]
-    villages = selectors.village_choices(prefix) if len(prefix) >= 6 else []
-    village_options = format_html_join(
-        "", '<option value="{}"{}>{}</option>', ((code, " selected" if code == village else "", name) for code, name in villages)
-    )
+    village_options = selectors.village_options_html(prefix, village) if len(prefix) >= 6 else ""
     # An ID number typed into the search box is never echoed back in full (it would sit in the page and in
     # paging links); the box shows the masked form instead.
     id_query = selectors.is_id_query(q)

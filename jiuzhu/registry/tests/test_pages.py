@@ -250,3 +250,10 @@ def test_name_search_lists_each_household_once_in_name_order(client, personas):
     assert body.count(f">{h1.household_no}</a>") == 1 and body.count(f">{h2.household_no}</a>") == 1
     assert body.index(h1.household_no) < body.index(h2.household_no)  # 孙一 sorts before 孙甲
     assert f">{h2.household_no}</a>" not in client.get("/households/", {"q": "孙", "status": "archived"}).content.decode()
+
+
+def test_village_filter_keeps_the_chosen_village_selected(client, personas):
+    login(client, personas.caseworker_a)
+    v = villages(TOWN_A)[1]
+    body = client.get("/households/", {"village": v}).content.decode()
+    assert f'<option value="{v}" selected>' in body and body.count(" selected>") == 1
