@@ -6,6 +6,7 @@ digests and base64 ciphertext do not raise false alarms)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
 import subprocess
@@ -39,20 +40,32 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def scan_text(text: str, where: str = "") -> list[Finding]:
+def _is_id(value: str) -> bool:
+    v = value.upper()
+    if check_char(v[:17]) != v[17]:
+        return False
+    try:
+        dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+    except ValueError:
+        return False
+    return True
+
+
+def find_numbers(text: str) -> list[tuple[str, str]]:
+    """[(kind, value)] for every ID number, card number and mobile number standing alone in ``text``."""
     t = text.translate(_FULLWIDTH)
-    out: list[Finding] = []
-    for m in ID_RE.finditer(t):
-        v = m.group(1).upper()
-        if check_char(v[:17]) == v[17]:
-            out.append(Finding("id_number", v[:4] + "…" + v[-4:], where))
-    for m in CARD_RE.finditer(t):
-        v = m.group(1)
-        if _luhn(v) and not (len(v) == 18 and check_char(v[:17]) == v[17]):
-            out.append(Finding("card", "…" + v[-4:], where))
-    for m in PHONE_RE.finditer(t):
-        out.append(Finding("phone", m.group(1)[:3] + "…" + m.group(1)[-4:], where))
+    out = [("id_number", m.upper()) for m in ID_RE.findall(t) if _is_id(m)]
+    out += [("card", m) for m in CARD_RE.findall(t) if _luhn(m) and not (len(m) == 18 and _is_id(m))]
+    out += [("phone", m) for m in PHONE_RE.findall(t)]
     return out
+
+
+def scan_text(text: str, where: str = "") -> list[Finding]:
+    found = []
+    for kind, v in find_numbers(text):
+        masked = v[:4] + "…" + v[-4:] if kind == "id_number" else (v[:3] + "…" + v[-4:] if kind == "phone" else "…" + v[-4:])
+        found.append(Finding(kind, masked, where))
+    return found
 
 
 def scan_lines(lines: Iterable[str], where: str = "") -> list[Finding]:

@@ -96,7 +96,7 @@ def household_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("已登记家庭户 %(household)s") % {"household": h.household_no})
             return redirect("registry:household_detail", pk=h.pk)
-    return render(request, "registry/household_form.html", {"form": form, "title": _("登记家庭户")})
+    return render(request, "registry/form_page.html", {"form": form, "title": _("登记家庭户")})
 
 
 @login_required
@@ -113,13 +113,13 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
             services.household_update(actor=request.user, household=h, data=d, version=version, reason=reason)
         except services.StaleEdit:
             form.add_error(None, _("该户信息已被他人修改，请重新打开后再编辑（您的输入未保存）。"))
-            return render(request, "registry/household_form.html", {"form": form, "h": h, "title": _("编辑家庭户")}, status=409)
+            return render(request, "registry/form_page.html", {"form": form, "h": h, "title": _("编辑家庭户")}, status=409)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("已保存"))
             return redirect("registry:household_detail", pk=h.pk)
-    return render(request, "registry/household_form.html", {"form": form, "h": h, "title": _("编辑家庭户")})
+    return render(request, "registry/form_page.html", {"form": form, "h": h, "title": _("编辑家庭户")})
 
 
 @login_required
@@ -134,7 +134,7 @@ def person_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("已添加家庭成员"))
             return redirect("registry:household_detail", pk=h.pk)
-    return render(request, "registry/person_form.html", {"form": form, "h": h, "title": _("添加家庭成员")})
+    return render(request, "registry/form_page.html", {"form": form, "h": h, "title": _("添加家庭成员")})
 
 
 @login_required
@@ -159,13 +159,13 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
                                    version=form.cleaned_data["version"], reason=form.cleaned_data["reason"])
         except services.StaleEdit:
             form.add_error(None, _("该成员信息已被他人修改，请重新打开后再编辑（您的输入未保存）。"))
-            return render(request, "registry/person_form.html", {"form": form, "p": p, "h": p.household, "title": _("编辑家庭成员")}, status=409)
+            return render(request, "registry/form_page.html", {"form": form, "p": p, "h": p.household, "title": _("编辑家庭成员")}, status=409)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("已保存"))
             return redirect("registry:person_detail", pk=p.pk)
-    return render(request, "registry/person_form.html", {"form": form, "p": p, "h": p.household, "title": _("编辑家庭成员")})
+    return render(request, "registry/form_page.html", {"form": form, "p": p, "h": p.household, "title": _("编辑家庭成员")})
 
 
 @login_required
@@ -182,7 +182,7 @@ def person_leave(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("已办理迁出"))
             return redirect("registry:household_detail", pk=household.pk) if household else redirect("registry:person_detail", pk=p.pk)
-    return render(request, "registry/person_form.html", {"form": form, "p": p, "h": household, "title": _("成员迁出")})
+    return render(request, "registry/form_page.html", {"form": form, "p": p, "h": household, "title": _("成员迁出")})
 
 
 @login_required
