@@ -296,7 +296,7 @@ def person_leave(*, actor: Any, person: Person, left_on: dt.date, reason: str) -
         raise ValidationError({"left_on": _("离开日期不能早于加入日期")})
     if left_on > timezone.localdate():
         raise ValidationError({"left_on": _("离开日期不能晚于今天")})
-    others = Person.objects.filter(household_id=person.household_id).exclude(pk=person.pk)
+    others = Person.objects.filter(household=person.household).exclude(pk=person.pk)
     if person.relation == Relation.HEAD and others.exists():
         raise ValidationError({"left_on": _("户主迁出前，请先把另一名成员设为户主")})
     m.left_on, m.reason = left_on, reason[:200]
