@@ -15,13 +15,21 @@ from jiuzhu.core import crypto, idnumber
 from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import can
 
-from .models import ChangeRecord, Household, Membership, Person
+from .models import ChangeRecord, Household, HouseholdStatus, Membership, Person
 
 _ID_LIKE = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
 
 
 def is_id_query(q: str) -> bool:
     return bool(_ID_LIKE.match((q or "").replace(" ", "")))
+
+
+def list_filters(params: Any) -> tuple[str, str, str]:
+    """(q, village, status) from a list page's or export's GET parameters, trimmed and validated."""
+    q = params.get("q", "").strip()[:40]
+    village = params.get("village", "").strip()[:12]
+    status = params.get("status", "")
+    return q, village, status if status in HouseholdStatus.values else ""
 
 
 def is_name_query(q: str) -> bool:

@@ -35,10 +35,7 @@ def _require(request: HttpRequest, action: str) -> None:
 @login_required
 def household_list(request: HttpRequest) -> HttpResponse:
     _require(request, roles.VIEW)
-    q = request.GET.get("q", "").strip()[:40]
-    village = request.GET.get("village", "").strip()[:12]
-    status = request.GET.get("status", "")
-    status = status if status in HouseholdStatus.values else ""
+    q, village, status = selectors.list_filters(request.GET)
     try:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:

@@ -21,7 +21,6 @@ from jiuzhu.core.scoping import can, get_scoped_or_404
 
 from . import importers, selectors
 from .exports import content_disposition, export_households
-from .models import HouseholdStatus
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ERRORS_SHOWN = 50
@@ -128,10 +127,7 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 def household_export(request: HttpRequest) -> HttpResponseBase:
     """``households/export/?format=xlsx|csv&q=&village=&status=`` — the list page's filters, exported."""
     _require(request, roles.EXPORT)
-    q = request.GET.get("q", "").strip()[:40]
-    village = request.GET.get("village", "").strip()[:12]
-    status = request.GET.get("status", "")
-    status = status if status in HouseholdStatus.values else ""
+    q, village, status = selectors.list_filters(request.GET)
     qs = selectors.household_search(request.user, q=q, village=village, status=status, action=roles.EXPORT)
     # The filter goes into the audit log: an ID number typed into the search box only in masked form.
     logged_q = mask_id(q.replace(" ", "")) if selectors.is_id_query(q) else q
