@@ -6,6 +6,8 @@ Protected fields (ID number, phone, bank account, diagnosis) are stored three wa
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models.functions import Concat
 from django.utils.translation import gettext_lazy as _
@@ -216,3 +218,136 @@ class ChangeRecord(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+
+
+# --- economic facts (the policy engine's input, docs/policy-input.md) ----------------------------------------
+
+# Monthly income items of a person, named as the engine's ``income.*`` keys (REFERENCE §1.2).
+INCOME_FIELDS = (
+    "wage", "business", "property", "transfer", "support", "basic_pension", "other_pension", "elderly_allowance",
+    "excluded", "employment_cost", "rigid_deduction",
+)  # fmt: skip
+# Yes/no situations of a person, named as the engine's ``flags.*`` keys.
+PERSON_FLAGS = (
+    "detained", "missing", "single_parent", "nursing", "tekun_recipient", "dibao_recipient", "no_civil_capacity",
+    "work_injury_care", "chose_child_allowance",
+)  # fmt: skip
+RIGID_FIELDS = ("rigid_medical", "rigid_education", "rigid_rehabilitation", "rigid_living", "rigid_other")
+HOUSEHOLD_MONEY_FIELDS = ("financial", "housing_area_m2", *RIGID_FIELDS, "current_dibao_amount")
+
+
+class ParentStatus(models.TextChoices):
+    """A child's parent (孤儿 / 事实无人抚养儿童, REFERENCE §8.2)."""
+
+    OK = "ok", _("正常")
+    DEAD = "dead", _("死亡")
+    MISSING = "missing", _("宣告失踪")
+    SEVERE_DISABILITY = "severe_disability", _("重度残疾")
+    SERIOUS_ILLNESS = "serious_illness", _("重病")
+    DETAINED = "detained", _("服刑或强制隔离戒毒")
+    LOST_CONTACT = "lost_contact", _("失联")
+
+
+class EconomySource(models.TextChoices):
+    SYNTHETIC = "synthetic", _("合成数据")
+    DECLARED = "declared", _("本人申报")
+    VERIFIED = "verified", _("经济状况核对")
+
+
+def _money(verbose_name: Any) -> models.DecimalField:  # type: ignore[type-arg]
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, default=0)
+
+
+def _non_negative(prefix: str, fields: tuple[str, ...]) -> list[models.CheckConstraint]:
+    return [models.CheckConstraint(condition=models.Q(**{f"{f}__gte": 0}), name=f"{prefix}_{f}_gte_0") for f in fields]
+
+
+class PersonEconomy(models.Model):
+    """A person's monthly incomes and the situations the policy engine asks about, as of ``as_of``: declared by
+    the applicant, confirmed by the 经济状况核对 (REFERENCE §1.4), or synthetic. One row per person."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="economy")
+    area_code = models.CharField(max_length=12, db_index=True)  # the person's area, for scoping
+    # monthly yuan (REFERENCE §1.2)
+    wage = _money(_("工资性收入"))
+    business = _money(_("经营净收入"))
+    property = _money(_("财产净收入"))
+    transfer = _money(_("转移净收入"))
+    support = _money(_("赡养（抚养、扶养）费"))
+    basic_pension = _money(_("城乡居民基础养老金"))
+    other_pension = _money(_("其他养老金和社会保险待遇"))
+    elderly_allowance = _money(_("高龄津贴"))
+    excluded = _money(_("不计入收入的款项"))
+    employment_cost = _money(_("必要就业成本"))
+    rigid_deduction = _money(_("可扣减的刚性支出"))
+    # situations
+    lives_together = models.BooleanField(_("长期共同居住"), default=True)
+    dependent = models.BooleanField(_("成年但不能独立生活"), default=False)
+    detained = models.BooleanField(_("服刑或强制隔离戒毒"), default=False)
+    missing = models.BooleanField(_("宣告失踪"), default=False)
+    single_parent = models.BooleanField(_("单亲"), default=False)
+    nursing = models.BooleanField(_("哺乳期"), default=False)
+    work_injury_care = models.BooleanField(_("领取工伤护理费"), default=False)
+    tekun_recipient = models.BooleanField(_("特困人员"), default=False)
+    dibao_recipient = models.BooleanField(_("低保对象"), default=False)
+    no_civil_capacity = models.BooleanField(_("无民事行为能力"), default=False)
+    chose_child_allowance = models.BooleanField(_("选择孤儿或事实无人抚养儿童基本生活费"), default=False)
+    clergy_apart_years = models.PositiveSmallIntegerField(_("宗教教职人员离家年数"), default=0)
+    self_care_failed = models.PositiveSmallIntegerField(_("自理能力六项未达到项数"), default=0)
+    parent1_status = models.CharField(_("父母一方情况"), max_length=20, choices=ParentStatus.choices,
+                                      default=ParentStatus.OK)  # fmt: skip
+    parent2_status = models.CharField(_("父母另一方情况"), max_length=20, choices=ParentStatus.choices,
+                                      default=ParentStatus.OK)  # fmt: skip
+    obligor_for = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                    verbose_name=_("对其负有赡养、抚养或扶养义务"))  # fmt: skip
+    as_of = models.DateField(_("截至日期"))
+    source = models.CharField(_("来源"), max_length=16, choices=EconomySource.choices, default=EconomySource.DECLARED)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("个人经济状况")
+        constraints = [
+            *_non_negative("person_economy", INCOME_FIELDS),
+            models.CheckConstraint(condition=models.Q(self_care_failed__lte=6), name="person_economy_self_care_0_6"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="person_economy_version_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"economy of person {self.person_id}"
+
+
+class HouseholdEconomy(models.Model):
+    """A household's assets (REFERENCE §1.3), rigid spending of the last 12 months (§6.2) and current 低保
+    (for 渐退, §2.4), as of ``as_of``."""
+
+    household = models.OneToOneField(Household, on_delete=models.CASCADE, related_name="economy")
+    area_code = models.CharField(max_length=12, db_index=True)  # the household's area, for scoping
+    financial = _money(_("金融资产"))
+    houses = models.PositiveSmallIntegerField(_("住房套数"), default=0)
+    housing_area_m2 = models.DecimalField(_("住房面积（平方米）"), max_digits=8, decimal_places=2, default=0)
+    vehicles = models.PositiveSmallIntegerField(_("非豁免机动车数"), default=0)
+    rigid_medical = _money(_("近12个月医疗支出"))
+    rigid_education = _money(_("近12个月教育支出"))
+    rigid_rehabilitation = _money(_("近12个月康复支出"))
+    rigid_living = _money(_("近12个月基本生活支出"))
+    rigid_other = _money(_("近12个月其他刚性支出"))
+    current_dibao = models.BooleanField(_("正在享受低保"), default=False)
+    current_dibao_amount = _money(_("当前月低保金"))
+    gradual_exit_months_used = models.PositiveSmallIntegerField(_("已渐退月数"), default=0)
+    as_of = models.DateField(_("截至日期"))
+    source = models.CharField(_("来源"), max_length=16, choices=EconomySource.choices, default=EconomySource.DECLARED)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("家庭经济状况")
+        constraints = [
+            *_non_negative("household_economy", HOUSEHOLD_MONEY_FIELDS),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="household_economy_version_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"economy of household {self.household_id}"
