@@ -12,7 +12,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
+
+def _(message: str) -> str:
+    """Translate when Django is configured; the policy engine uses this module without Django (no settings)."""
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            from django.utils.translation import gettext
+
+            return gettext(message)
+    except ImportError:  # pragma: no cover - Django is always installed with the project
+        pass
+    return message
+
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_MAP = "10X98765432"

@@ -1,0 +1,89 @@
+"""The OpenFisca tax-benefit system: two entities (person, household) and one variable base per value type.
+
+Money variables are int64 分: OpenFisca's own ``int`` is int32 and its floats are 32-bit, neither fit for money.
+Every variable is monthly. Formulas read parameters through :func:`P` (a vectorised lookup over the households'
+area indices, see ``parameters.store.ParameterSet``) and never through OpenFisca's parameter tree, whose
+per-enum indexing loops in Python."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from openfisca_core.entities import build_entity
+from openfisca_core.periods import DateUnit
+from openfisca_core.taxbenefitsystems import TaxBenefitSystem
+from openfisca_core.variables import Variable
+
+if TYPE_CHECKING:
+    from jiuzhu.policy.engine import EvalContext
+
+Person = build_entity(key="person", plural="persons", label="成员", is_person=True)
+Household = build_entity(
+    key="household", plural="households", label="家庭",
+    roles=[{"key": "member", "plural": "members", "label": "成员"}],
+)  # fmt: skip
+MONTH = DateUnit.MONTH
+
+
+class _Typed(Variable):
+    """OpenFisca reads a variable's attributes from its own class ``__dict__`` only; copy the inherited ones
+    (value type, period, unit) into each concrete subclass so that the bases below can carry them."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for attr in ("value_type", "definition_period", "unit", "default_value"):
+            if attr not in cls.__dict__ and hasattr(cls, attr):
+                setattr(cls, attr, getattr(cls, attr))
+
+
+class Money(_Typed):
+    """An amount in 分 (int64). ``label`` is the Chinese name shown in explanations."""
+
+    value_type = int
+    definition_period = MONTH
+    unit = "fen"
+
+    def __init__(self, baseline_variable: Any = None) -> None:
+        super().__init__(baseline_variable)
+        self.dtype = np.int64
+
+
+class Count(_Typed):
+    """An integer (age, months, a count, an enum code) as int64."""
+
+    value_type = int
+    definition_period = MONTH
+
+    def __init__(self, baseline_variable: Any = None) -> None:
+        super().__init__(baseline_variable)
+        self.dtype = np.int64
+
+
+class Flag(_Typed):
+    value_type = bool
+    definition_period = MONTH
+
+
+def ctx(population: Any) -> EvalContext:
+    return population.simulation.jz
+
+
+def P(population: Any, key: str) -> np.ndarray:
+    """Parameter ``key`` for every entity of ``population`` (household or person), int64-encoded."""
+    return ctx(population).param(key, population)
+
+
+def on_ymd(population: Any) -> int:
+    """The evaluation date as an integer YYYYMMDD (ages: ``(on_ymd - birth_ymd) // 10000``)."""
+    return ctx(population).on_ymd
+
+
+@cache
+def tax_benefit_system() -> TaxBenefitSystem:
+    from jiuzhu.policy.rules import all_variables
+
+    tbs = TaxBenefitSystem([Person, Household])
+    tbs.add_variables(*all_variables())
+    return tbs
