@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "jiuzhu.registry",
     "jiuzhu.batch",
     "jiuzhu.synth",
+    "jiuzhu.policyadmin",
     "jiuzhu.api",
     "jiuzhu.web",
 ]
