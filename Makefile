@@ -28,6 +28,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy jiuzhu
 
 bench: $(VENV)/.installed
+	$(PY) bench/rules.py $(BENCH_ARGS)
 	$(PY) bench/registry.py $(BENCH_ARGS)
 	$(PY) bench/import_xlsx.py $(BENCH_ARGS)
 

@@ -104,7 +104,7 @@ class Columns:
     person: dict[str, np.ndarray]
     household: dict[str, np.ndarray]
     household_of: np.ndarray
-    area: np.ndarray  # str per household
+    area: np.ndarray  # division code per household: str (U12) or int64 (codes have no leading zero)
     ids: list[str] = field(default_factory=list)  # household ids (JSON input only)
     member_ids: list[list[str]] = field(default_factory=list)
 

@@ -43,6 +43,8 @@ def yuan_str(fen: int | np.integer) -> str:
 def round_fen(amount: np.ndarray, mode_index: np.ndarray | int) -> np.ndarray:
     """Round non-negative int64 fen amounts by the mode(s) (index into ROUNDING_MODES), vectorised, exact."""
     amount = np.asarray(amount, dtype=np.int64)
+    if not np.any(mode_index):  # everywhere "fen": nothing to round
+        return amount
     step = np.asarray([_STEP[m] for m in ROUNDING_MODES], dtype=np.int64)[mode_index]
     half = np.asarray([0, 0, 0, 1], dtype=bool)[mode_index]
     up = (amount + step - 1) // step * step

@@ -75,6 +75,16 @@ def P(population: Any, key: str) -> np.ndarray:
     return ctx(population).param(key, population)
 
 
+def PA(population: Any, key: str) -> np.ndarray:
+    """Parameter ``key`` per area (a short array); index it with :func:`area_of` — for computing a small
+    per-area table first and gathering once, instead of arithmetic over millions of rows."""
+    return ctx(population).column(key)
+
+
+def area_of(population: Any) -> np.ndarray:
+    return ctx(population).area_index(population)
+
+
 def on_ymd(population: Any) -> int:
     """The evaluation date as an integer YYYYMMDD (ages: ``(on_ymd - birth_ymd) // 10000``)."""
     return ctx(population).on_ymd

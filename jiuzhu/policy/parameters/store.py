@@ -179,7 +179,10 @@ class ParameterSet:
                 slot[np.char.startswith(areas, s) if s else np.ones(n, dtype=bool)] = i
             pv = [in_force[s] for s in scopes]
             chosen = [pv[i] if i >= 0 else None for i in slot.tolist()]
-        col = np.asarray([v.encoded if v is not None else 0 for v in chosen], dtype=np.int64)
+            encoded = np.asarray([v.encoded for v in pv] + [0], dtype=np.int64)  # slot -1 → 0 (missing)
+            col = encoded[slot]
+        else:
+            col = np.zeros(n, dtype=np.int64)
         self._cache[key] = (col, tuple(chosen))
         return self._cache[key]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from jiuzhu.policy.inputs import RELATIONS, SCHOOLING, code
+from jiuzhu.policy.inputs import DISABILITY, RELATIONS, SCHOOLING, code
 from jiuzhu.policy.money import mul_ratio
 from jiuzhu.policy.parameters.schema import declare
-from jiuzhu.policy.system import Count, Flag, Household, Money, P, Person, on_ymd
+from jiuzhu.policy.system import PA, Count, Flag, Household, Money, P, Person, area_of, on_ymd
 
 ROUNDING = declare("general.rounding", "enum", "低保金等计算结果的取整方式", choices=("fen", "jiao_up", "yuan_up", "yuan_half_up"))
 DPI_URBAN = declare("income.disposable_prev_year.urban", "money", "上年度城镇居民人均可支配收入", "元/人·年")
@@ -29,6 +29,17 @@ ASSET_PARAMS = (DPI_URBAN, DPI_RURAL, FINANCIAL_MULTIPLE, HOUSE_LIMIT, AVG_HOUSI
 
 R = {name: code(RELATIONS, name) for name in RELATIONS}
 IN_SCHOOL_TO_BACHELOR = [code(SCHOOLING, s) for s in ("preschool", "primary", "junior", "senior", "tertiary")]
+KIN = [R["child"], R["parent"], R["grandparent"], R["grandchild"], R["sibling"]]
+NO_DUTY = [R["other_relative"], R["non_relative"]]
+INTELLECTUAL_MENTAL = [code(DISABILITY, "intellectual"), code(DISABILITY, "mental")]
+
+
+def one_of(arr: np.ndarray, codes: list[int]) -> np.ndarray:
+    """``np.isin`` for a run of consecutive enum codes, as two comparisons (several times faster on millions)."""
+    lo, hi = min(codes), max(codes)
+    assert sorted(codes) == list(range(lo, hi + 1)), codes
+    return (arr >= lo) & (arr <= hi)
+
 
 # Why a person is outside the assessment unit (unit_exclusion codes).
 EXCLUSIONS = {
@@ -61,11 +72,11 @@ class unit_exclusion(Count):
         rel = person("relation", period)
         minor = person("age", period) < 18
         together = person("lives_together", period)
-        school = np.isin(person("schooling", period), IN_SCHOOL_TO_BACHELOR)
+        school = one_of(person("schooling", period), IN_SCHOOL_TO_BACHELOR)
         always = (rel == R["applicant"]) | (rel == R["spouse"])
         child_in = (rel == R["child"]) & (minor | person("dependent", period) | school | together)
-        kin = np.isin(rel, [R["parent"], R["grandparent"], R["grandchild"], R["sibling"], R["child"]])
-        no_duty = np.isin(rel, [R["other_relative"], R["non_relative"]])
+        kin = one_of(rel, KIN)
+        no_duty = one_of(rel, NO_DUTY)
         out = np.where(always | child_in, 0, np.where(no_duty, 5, np.where(kin & ~together, 4, 0)))
         out = np.where(person("missing", period), 3, out)
         out = np.where(person("detained", period), 2, out)
@@ -114,7 +125,7 @@ class counted_income(Money):
 
     def formula(person, period):
         severe = person("severely_disabled", period) | (
-            (person("disability_grade", period) == 3) & np.isin(person("disability_category", period), [5, 6]))
+            (person("disability_grade", period) == 3) & one_of(person("disability_category", period), INTELLECTUAL_MENTAL))
         exempt_support = (P(person, EXEMPT_SUPPORT) == 1) & severe & (person("age", period) >= 18) & (
             person("income_wage", period) == 0)
         support = np.where(exempt_support, 0, person("income_support", period))
@@ -159,7 +170,9 @@ class asset_failures(Count):
 
     def formula(household, period):
         n = np.maximum(household("unit_size", period), 1)
-        limit = mul_ratio(household("disposable_income_reference", period), P(household, FINANCIAL_MULTIPLE)) * n
+        per_area = np.stack([mul_ratio(PA(household, DPI_RURAL), PA(household, FINANCIAL_MULTIPLE)),
+                             mul_ratio(PA(household, DPI_URBAN), PA(household, FINANCIAL_MULTIPLE))], axis=1).ravel()
+        limit = per_area[area_of(household) * 2 + household("urban", period)] * n
         financial = household("assets_financial", period) > limit
         houses = household("assets_houses", period)
         area_x100 = household("assets_housing_area_x100", period)

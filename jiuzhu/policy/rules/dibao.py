@@ -9,8 +9,15 @@ from jiuzhu.policy.inputs import SCHOOLING, code
 from jiuzhu.policy.money import mul_ratio, round_fen, yuan_str
 from jiuzhu.policy.parameters.schema import declare
 from jiuzhu.policy.rules import Programme
-from jiuzhu.policy.rules.common import ASSET_PARAMS, INCOME_PARAMS, ROUNDING, asset_reasons
-from jiuzhu.policy.system import Count, Flag, Household, Money, P, Person
+from jiuzhu.policy.rules.common import (
+    ASSET_PARAMS,
+    INCOME_PARAMS,
+    INTELLECTUAL_MENTAL,
+    ROUNDING,
+    asset_reasons,
+    one_of,
+)
+from jiuzhu.policy.system import PA, Count, Flag, Household, Money, P, Person, area_of
 
 STANDARD_URBAN = declare("dibao.standard.urban", "money", "城市低保标准", "元/人·月", programme="dibao")
 STANDARD_RURAL = declare("dibao.standard.rural", "money", "农村低保标准", "元/人·月", programme="dibao")
@@ -93,23 +100,36 @@ class dibao_topup_categories(Count):
             + (a < 18) * 2
             + person("severely_disabled", period) * 4
             + person("serious_illness", period) * 8
-            + np.isin(person("schooling", period), STUDENT) * 16
+            + one_of(person("schooling", period), STUDENT) * 16
             + (person("single_parent", period) & (a < 18)) * 32
             + person("nursing", period) * 64
         )
         return bits.astype(np.int64)
 
 
-def _topup(person, period, standard):  # type: ignore[no-untyped-def]
+def _topup(person, period, eligible):  # type: ignore[no-untyped-def]
+    """分类施保 per member, for the members where ``eligible``. The amount of each category depends only on the
+    area and the urban/rural standard, so it is computed once per (area, urban) and gathered."""
     bits = person("dibao_topup_categories", period)
-    stack = P(person, TOPUP_STACK) == 1
-    total = np.zeros(len(bits), dtype=np.int64)
-    best = np.zeros(len(bits), dtype=np.int64)
+    out = np.zeros(len(bits), dtype=np.int64)
+    sel = np.flatnonzero(eligible & (bits > 0))
+    if not len(sel):
+        return out
+    key = area_of(person)[sel] * 2 + person.household("urban", period)[sel]
+    std = np.stack([PA(person, STANDARD_RURAL), PA(person, STANDARD_URBAN)], axis=1).ravel()
+    stack = np.repeat(PA(person, TOPUP_STACK), 2)[key] == 1
+    b = bits[sel]
+    total = np.zeros(len(sel), dtype=np.int64)
+    best = np.zeros(len(sel), dtype=np.int64)
     for k, bit, _ in CATEGORIES:
-        amt = np.where((bits & bit) > 0, mul_ratio(standard, P(person, TOPUP_PCT[k])) + P(person, TOPUP_FIXED[k]), 0)
+        table = mul_ratio(std, np.repeat(PA(person, TOPUP_PCT[k]), 2)) + np.repeat(PA(person, TOPUP_FIXED[k]), 2)
+        if not table.any():
+            continue
+        amt = np.where((b & bit) > 0, table[key], 0)
         total += amt
         best = np.maximum(best, amt)
-    return np.where(stack, total, best)
+    out[sel] = np.where(stack, total, best)
+    return out
 
 
 class dibao_near_band(Flag):
@@ -118,8 +138,9 @@ class dibao_near_band(Flag):
 
     def formula(household, period):
         n = household("unit_size", period)
-        limit = mul_ratio(household("dibao_standard", period) * n, P(household, NEAR_MULTIPLE))
-        return (n > 0) & (household("household_income", period) < limit)
+        # exact: income < multiple × standard × n, compared in 1/10,000 fen (no rounding of the limit)
+        limit = household("dibao_standard", period) * n * P(household, NEAR_MULTIPLE)
+        return (n > 0) & (household("household_income", period) * 10000 < limit)
 
 
 class dibao_single_basis(Count):
@@ -131,7 +152,7 @@ class dibao_single_basis(Count):
         near = person.household("dibao_near_band", period) & person.household("assets_ok", period)
         grade = person("disability_grade", period)
         cat = person("disability_category", period)
-        disability = ((grade >= 1) & (grade <= 2)) | ((grade == 3) & np.isin(cat, [5, 6]))
+        disability = ((grade >= 1) & (grade <= 2)) | ((grade == 3) & one_of(cat, INTELLECTUAL_MENTAL))
         in_unit = person("in_unit", period)
         clergy = person("unit_exclusion", period) == 1
         adult_severe = ((P(person, SINGLE_ADULT_SEVERE) == 1) & person("severely_disabled", period)
@@ -157,9 +178,8 @@ class dibao_topup(Money):
     label = "分类施保增发额"
 
     def formula(person, period):
-        std = person.household("dibao_standard", period)
         whole = person.household("dibao_household_eligible", period) & person("in_unit", period)
-        return np.where(whole | person("dibao_single_eligible", period), _topup(person, period, std), 0)
+        return _topup(person, period, whole | person("dibao_single_eligible", period))
 
 
 class dibao_single_amount(Money):
