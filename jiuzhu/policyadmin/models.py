@@ -23,13 +23,23 @@ class ParameterChange(models.Model):
     article = models.CharField(_("条款"), max_length=100, blank=True, default="")
     confidence = models.CharField(_("可信度"), max_length=1, choices=[("H", "H"), ("M", "M"), ("L", "L")])
     note = models.CharField(_("说明"), max_length=500, blank=True, default="")
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.CHANGE)
+    kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices, default=Kind.CHANGE)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     preview = models.JSONField(default=dict, blank=True)  # the simulation the admin saw before saving
+    # One token per previewed form: a second submission of the same confirmation (double click, back button,
+    # resent request) hits the unique constraint instead of saving the change twice.
+    token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = AreaScopedQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("参数调整")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["key", "area_code", "effective_from"])]
+
+    @property
+    def scope_name(self) -> str:
+        from jiuzhu.policy import divisions
+
+        return divisions.name(self.area_code)
