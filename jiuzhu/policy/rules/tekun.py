@@ -18,7 +18,7 @@ import numpy as np
 
 from jiuzhu.policy.inputs import DISABILITY, SCHOOLING, code
 from jiuzhu.policy.money import mul_ratio, round_fen, yuan_str
-from jiuzhu.policy.parameters.schema import declare, spec
+from jiuzhu.policy.parameters.schema import declare
 from jiuzhu.policy.rules import Programme
 from jiuzhu.policy.rules.common import (
     ASSET_PARAMS,
@@ -301,31 +301,38 @@ def _category_text(v, i: int) -> str:  # type: ignore[no-untyped-def]
 def _work_text(v, i: int) -> str:  # type: ignore[no-untyped-def]
     age = v.persons("age")[i]
     if age >= v.raw(ELDERLY_AGE):
-        return f"年满 {age} 周岁，达到{v.cite(ELDERLY_AGE)}，为无劳动能力（第五条第一项）"
+        return f"年满 {age} 周岁，为无劳动能力（{v.cite(ELDERLY_AGE)}）"
     if age < v.raw(MINOR_NEW_ENTRY_MAX_AGE):
-        return f"{age} 周岁，低于{v.cite(MINOR_NEW_ENTRY_MAX_AGE)}，为无劳动能力（第五条第二项）"
+        return f"{age} 周岁，为无劳动能力（{v.cite(MINOR_NEW_ENTRY_MAX_AGE)}）"
     cat, grade = _disability(v, i)
     if v.persons("tekun_disability_no_work")[i]:
         key = DISABILITY_MAX_GRADE[cat]
-        return (f"{DISABILITY_ZH[cat]}残疾 {grade} 级，在{spec(key).label}以内（{v.param(key).display}，"
-                f"{v.param(key).citation()}），为无劳动能力（第五条第三项）")  # fmt: skip
+        return (f"{DISABILITY_ZH[cat]}残疾 {grade} 级，属于无劳动能力的残疾类别和等级（{DISABILITY_ZH[cat]}残疾 "
+                f"{v.param(key).display}及以上；{v.param(key).citation()}），为无劳动能力")  # fmt: skip
     if v.persons("tekun_no_work_capacity")[i]:
-        return f"经评估无劳动能力，{v.cite(LABOUR_NONE_COUNTS)}（第五条第四项）"
+        return f"经评估无劳动能力，按省级规定的其他情形认定为无劳动能力（{v.cite(LABOUR_NONE_COUNTS)}）"
     why = [f"{age} 周岁，未满{v.cite(ELDERLY_AGE)}且不低于{v.cite(MINOR_NEW_ENTRY_MAX_AGE)}"]
     if cat != "none":
         key = DISABILITY_MAX_GRADE[cat]
         why.append(f"{DISABILITY_ZH[cat]}残疾 {grade} 级不属于无劳动能力的残疾等级（{v.cite(key)}）")
     if v.persons("labour_capacity")[i] == LABOUR_NONE:
-        why.append(f"经评估无劳动能力，但{v.cite(LABOUR_NONE_COUNTS)}")
-    return "不符合无劳动能力条件：" + "；".join(why) + "（第五条）"
+        why.append(f"经评估无劳动能力，但省级未规定按其他情形认定（{v.cite(LABOUR_NONE_COUNTS)}）")
+    return "不符合无劳动能力条件（特困人员认定办法第五条）：" + "；".join(why)
 
 
 def _continuation_text(v, i: int) -> str:  # type: ignore[no-untyped-def]
     age = v.persons("age")[i]
     if age < v.raw(MINOR_KEEP_UNTIL_AGE):
-        return f"已认定的特困未成年人（{age} 周岁），可继续享有救助供养待遇至{v.cite(MINOR_KEEP_UNTIL_AGE)}（第二十四条）"
+        pv = v.param(MINOR_KEEP_UNTIL_AGE)
+        return f"已认定的特困未成年人（{age} 周岁），可继续享有救助供养待遇至 {pv.display}（{pv.citation()}）"
     school = SCHOOLING[v.persons("schooling")[i]]
-    return f"已认定的特困人员，年满 18 周岁仍在{SCHOOL_ZH.get(school, school)}就读，可继续享有救助供养待遇（第二十四条）"
+    return f"已认定的特困人员，年满 18 周岁仍在{SCHOOL_ZH.get(school, school)}就读，可继续享有救助供养待遇（特困人员认定办法第二十四条）"
+
+
+def _ended_text(v, i: int) -> str:  # type: ignore[no-untyped-def]
+    pv = v.param(MINOR_KEEP_UNTIL_AGE)
+    return (f"已认定的特困人员年满 {pv.display}（{pv.citation()}），且未在义务教育阶段、普通高中或中等职业学校就读，"
+            "不再继续享有未成年人救助供养待遇")  # fmt: skip
 
 
 def _livelihood_text(v, i: int) -> str:  # type: ignore[no-untyped-def]
@@ -347,7 +354,7 @@ def _supporter_texts(v, i: int) -> list[str]:  # type: ignore[no-untyped-def]
     reasons, ages = v.persons("tekun_supporter_incapacity"), v.persons("age")
     supporters = [j for j in range(len(v.rows)) if obl[j] == row]
     if not supporters:
-        return ["无法定赡养、抚养、扶养义务人（未登记义务人，第四条第三项）"]
+        return ["无法定赡养、抚养、扶养义务人（未登记义务人；特困人员认定办法第四条第三项）"]
     dpi = v.cite(DPI_URBAN if v.flag("urban") else DPI_RURAL)
     out = []
     for j in supporters:
@@ -356,12 +363,12 @@ def _supporter_texts(v, i: int) -> list[str]:  # type: ignore[no-untyped-def]
         if r == 0:
             out.append(f"{who}具有履行义务能力（本人月收入 {v.yuan(inc[j])}，{ages[j]} 周岁），不符合“无法定义务人或其无履行义务能力”条件")
         elif r == 2:
-            out.append(f"{who}为 {ages[j]} 周岁的低保对象（{v.cite(OBLIGOR_DIBAO_AGE)}），无履行义务能力（第八条第二项）")
+            out.append(f"{who}为 {ages[j]} 周岁的低保对象，无履行义务能力（{v.cite(OBLIGOR_DIBAO_AGE)}）")
         elif r in (3, 4):
-            head = (f"{ages[j]} 周岁，达到{v.cite(OBLIGOR_INCAPABLE_AGE)}" if r == 3
-                    else "为重度残疾人或三级智力、精神残疾人")  # fmt: skip
+            head, rule = ((f"{ages[j]} 周岁", v.cite(OBLIGOR_INCAPABLE_AGE)) if r == 3
+                          else ("为重度残疾人或三级智力、精神残疾人", "特困人员认定办法第八条第四项"))  # fmt: skip
             out.append(f"{who}{head}，本人月收入 {v.yuan(inc[j])} × 12 < {dpi}，"
-                       f"无履行义务能力（第八条第{'三' if r == 3 else '四'}项；义务人财产状况未录入，按符合低收入家庭财产规定处理）")  # fmt: skip
+                       f"无履行义务能力（{rule}；义务人财产状况未录入，按符合低收入家庭财产规定处理）")  # fmt: skip
         else:
             out.append(f"{who}{INCAPACITY[r]}，无履行义务能力")
     capable = v.persons("tekun_capable_supporters")[i]
@@ -382,6 +389,9 @@ def explain_persons(v) -> list[dict]:  # type: ignore[no-untyped-def]
             reasons.append(_continuation_text(v, i))
         elif cats[i]:
             reasons.append(_work_text(v, i))
+        if not cont[i] and v.persons("tekun_recipient")[i] and v.persons("age")[i] >= v.raw(MINOR_KEEP_UNTIL_AGE) \
+                and not v.persons("tekun_no_work_capacity")[i]:
+            reasons.append(_ended_text(v, i))
         reasons.append(_livelihood_text(v, i))
         reasons += _supporter_texts(v, i)
         if v.persons("tekun_child_allowance_excluded")[i]:
