@@ -50,7 +50,7 @@ class ChangeForm(SourceFields):
     def __init__(self, *args: Any, spec: ParamSpec, scopes: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.spec = spec
-        self.fields["scope"].choices = scopes
+        self.fields["scope"].choices = scopes  # type: ignore[attr-defined]
         if spec.kind == "bool":
             self.fields["value"] = forms.ChoiceField(label=_("新值"), choices=[("true", _("是")), ("false", _("否"))])
         elif spec.kind == "enum":

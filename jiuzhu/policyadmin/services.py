@@ -338,7 +338,7 @@ def preview(*, key: str, scope: str, new: ParamValue, store: ParameterStore | No
     strings; households listed with their number and masked head name."""
     from jiuzhu.policy.engine import evaluate_columns
     from jiuzhu.policy.rules import PROGRAMMES
-    from jiuzhu.registry.policy_input import household_inputs
+    from jiuzhu.registry.policy_input import MISSING, household_inputs
 
     t0 = time.perf_counter()
     on = new.effective_from
@@ -350,18 +350,22 @@ def preview(*, key: str, scope: str, new: ParamValue, store: ParameterStore | No
     summary: dict[str, Any] = {
         "key": key, "scope": scope, "scope_name": scope_name(scope), "value": stored_text(new.value),
         "display": new.display, "effective_from": on.isoformat(), "mode": "demo" if allow else "production",
-        "households": 0, "skipped": 0, "programmes": [], "counties": [], "changed": [], "changed_total": 0,
+        "households": 0, "skipped": 0, "missing_facts": 0, "programmes": [], "counties": [], "changed": [], "changed_total": 0,
         "error": "",
     }  # fmt: skip
     if not progs:
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         return summary
-    inputs = household_inputs(_household_queryset(scope), on)
+    inputs = household_inputs(_household_queryset(scope), on=on)
     t_inputs = time.perf_counter()
-    if not inputs:
+    # A household whose incomes are not recorded would look eligible for everything: left out, and counted.
+    known = [h for h in inputs if h.get("facts") != MISSING]
+    summary["missing_facts"] = len(inputs) - len(known)
+    if not known:
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         return summary
-    cols, inputs, skipped = _columns(inputs, on)
+    cols, known, skipped = _columns(known, on)
+    inputs = known
     summary["households"], summary["skipped"] = cols.n_households, skipped
     try:
         before = evaluate_columns(cols, before_store, on=on, programmes=progs, allow_unconfirmed=allow)
@@ -461,8 +465,9 @@ def latest_change_id() -> int:
 def save_change(*, actor: Any, key: str, scope: str, value: Any, effective_from: dt.date, source: str,
                 article: str = "", note: str = "", confidence: str, kind: str = ParameterChange.Kind.CHANGE,
                 preview: dict[str, Any] | None = None, token: uuid.UUID | str | None = None,
-                replaces: ParamValue | None = None) -> ParameterChange:  # fmt: skip
-    """Store one change and its audit event in one transaction. A token already used raises Duplicate."""
+                previous: ParamValue | None = None) -> ParameterChange:  # fmt: skip
+    """Store one change and its audit event in one transaction. ``previous`` is the value in force for the scope
+    on the date until now (recorded in the audit event). A token already used raises Duplicate."""
     if confidence not in ("H", "M"):
         raise ValueError("an admin's value is confirmed: H or M")
     token = uuid.UUID(str(token)) if token else uuid.uuid4()
@@ -483,9 +488,10 @@ def save_change(*, actor: Any, key: str, scope: str, value: Any, effective_from:
                 "key": key, "scope": divisions.six_digit(scope), "effective_from": effective_from.isoformat(),
                 "value": stored_text(value), "confidence": confidence, "source": source, "kind": kind,
             }  # fmt: skip
-            if replaces is not None:
-                detail["before"] = {"value": stored_text(replaces.value), "confidence": replaces.confidence,
-                                    "source": replaces.source, "origin": replaces.origin}  # fmt: skip
+            if previous is not None:
+                detail["previous"] = {"value": stored_text(previous.value), "confidence": previous.confidence,
+                                      "scope": divisions.six_digit(previous.scope), "source": previous.source,
+                                      "origin": previous.origin}  # fmt: skip
             if preview:
                 detail["preview"] = {"households": preview.get("households", 0),
                                      "changed": preview.get("changed_total", 0),

@@ -26,7 +26,7 @@ from .forms import ChangeForm, ConfirmForm
 from .models import ParameterChange
 from .store import allow_unconfirmed, current_store
 
-TOKEN_SALT = "policyadmin.change-preview"
+TOKEN_SALT = "policyadmin.change-preview"  # noqa: S105 - a signing salt, not a secret
 TOKEN_MAX_AGE = 2 * 3600  # a preview older than this must be run again
 
 
@@ -159,13 +159,11 @@ def parameter_change(request: HttpRequest, key: str) -> HttpResponse:
             if payload.get("b") != services.latest_change_id():
                 messages.warning(request, _("预览之后参数已有其他调整，已重新预览，请核对后再确认保存。"))
             else:
-                replaced = next((v for v in store.values(key)
-                                 if v.scope == new.scope and v.effective_from == new.effective_from), None)  # fmt: skip
                 try:
                     services.save_change(actor=request.user, key=key, scope=new.scope, value=new.value,
                                          effective_from=new.effective_from, source=new.source, article=new.article,
                                          note=new.note, confidence=new.confidence, preview=payload.get("s"),
-                                         token=payload["t"], replaces=replaced)  # fmt: skip
+                                         token=payload["t"], previous=ctx["current"])  # fmt: skip
                 except services.Duplicate:
                     messages.info(request, _("该调整已经保存过，本次重复提交未再次保存。"))
                 else:
@@ -213,7 +211,7 @@ def parameter_confirm(request: HttpRequest, key: str) -> HttpResponse:
             services.save_change(actor=request.user, key=key, scope=target, value=pv.value,
                                  effective_from=pv.effective_from, source=d["source"], article=d["article"],
                                  note=d["note"], confidence=d["confidence"], kind=ParameterChange.Kind.CONFIRM,
-                                 token=token, replaces=pv)  # fmt: skip
+                                 token=token, previous=pv)  # fmt: skip
         except services.Duplicate:
             messages.info(request, _("该确认已经保存过，本次重复提交未再次保存。"))
         else:

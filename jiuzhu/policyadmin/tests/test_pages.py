@@ -3,13 +3,10 @@ confirmations for policy admins within their area only."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.utils import timezone
 
 from jiuzhu.accounts.roles import Role
-from jiuzhu.core.models import AuditEvent
 from jiuzhu.policy.parameters.schema import SPECS
 from jiuzhu.policyadmin import services
 from jiuzhu.policyadmin.models import ParameterChange
