@@ -169,7 +169,7 @@ def explain(v) -> list[str]:  # type: ignore[no-untyped-def]
         limit = (v.raw(NET_MULTIPLE) * v.hh("dibao_standard") * n * 12 + 5000) // 10000
         out.append(f"扣除刚性支出后家庭年收入 {v.yuan(income12)} − {v.yuan(spend)} = {v.yuan(net)} "
                    f"{'<' if ok else '≥'} {n} 人 × 12 个月 × {v.cite(std_key)} × {v.cite(NET_MULTIPLE)} = {v.yuan(limit)}"
-                   f"（{v.cite(FORMULA)}）")  # fmt: skip
+                   f"（认定方式：扣除刚性支出后人均收入低于低保标准的倍数；{v.param(FORMULA).citation()}）")  # fmt: skip
     elif income12 > 0:
         out.append(f"刚性支出占家庭总收入 {v.yuan(spend)} ÷ {v.yuan(income12)} = {_pct(spend, income12)} "
                    f"{'>' if ok else '≤'} {v.cite(RATIO)}（第四条第四项）")  # fmt: skip
