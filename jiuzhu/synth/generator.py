@@ -17,15 +17,12 @@ household, urban/rural from the village's NBS class, and annual incomes by sourc
 from __future__ import annotations
 
 import bisect
-import builtins
 import datetime as dt
-import hashlib
 import random
-import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any, Protocol
+from typing import Any
 
 from jiuzhu.core import idnumber
 from jiuzhu.registry.models import (
@@ -38,6 +35,7 @@ from jiuzhu.registry.models import (
 )
 
 from . import names as N
+from .economy import Economy, Income, MemberLike, synth_economy
 
 # The population is generated as of this date (ages, schooling); fixed so that a seed means the same data on
 # any day. Override with ``--as-of``.
@@ -116,25 +114,6 @@ class SynthPerson:
 
 
 @dataclass(slots=True)
-class Income:
-    """Annual household income in yuan by source (收入构成: 工资性、经营净、财产净、转移净、养老金)."""
-
-    wage: int = 0
-    business: int = 0
-    property: int = 0
-    transfer: int = 0
-    pension: int = 0
-
-    @builtins.property
-    def total(self) -> int:
-        return self.wage + self.business + self.property + self.transfer + self.pension
-
-    def as_dict(self) -> dict[str, int]:
-        return {"wage": self.wage, "business": self.business, "property": self.property,
-                "transfer": self.transfer, "pension": self.pension, "total": self.total}  # fmt: skip
-
-
-@dataclass(slots=True)
 class SynthHousehold:
     household_no: str
     area_code: str
@@ -146,6 +125,7 @@ class SynthHousehold:
     registered_on: dt.date
     members: list[SynthPerson]
     income: Income = field(default_factory=Income)
+    economy: Economy = field(default_factory=Economy)
 
     @property
     def county(self) -> str:
@@ -176,71 +156,17 @@ class Plan:
     start_seq: dict[str, int] = field(default_factory=dict)  # last household_no sequence in use per village
 
 
-class MemberLike(Protocol):
-    birth_date: dt.date
-    labour_capacity: str
-    disability_grade: int | None
-    schooling: str
-
-
 # --- income ------------------------------------------------------------------------------------------------
-
-
-class _Uniforms:
-    """Counter-mode BLAKE2b stream of uniforms in [0, 1): cheap, and independent of the member generator, so
-    incomes can be recomputed for a stored household from its number, its members and the seed."""
-
-    __slots__ = ("_key", "_block", "_buf")
-
-    def __init__(self, key: str):
-        self._key, self._block = key.encode(), 0
-        self._buf: list[float] = []
-
-    def __call__(self) -> float:
-        if not self._buf:
-            digest = hashlib.blake2b(self._key + self._block.to_bytes(4, "big"), digest_size=64).digest()
-            self._buf = [v / 4294967296.0 for v in reversed(struct.unpack(">16I", digest))]
-            self._block += 1
-        return self._buf.pop()
 
 
 def synth_income(
     *, seed: int, household_no: str, urban_rural: str, members: Sequence[MemberLike], as_of: dt.date = AS_OF
 ) -> Income:
-    """Deterministic annual incomes for a synthetic household. A function of (seed, household number, urban/rural,
-    members' birth date, labour capacity, disability grade, schooling), so it works on ``SynthPerson`` records and
-    on stored ``registry.Person`` rows alike — a later income table can be filled from the database."""
-    u = _Uniforms(f"jiuzhu-income/{seed}/{household_no}")
-    urban = urban_rural == URBAN
-    inc = Income()
-    ages = [idnumber.age_on(m.birth_date, as_of) for m in members]
-    for m, age in zip(members, ages, strict=True):
-        x, y = u(), u()
-        if 16 <= age <= 64 and m.schooling == S.NONE.value:
-            if m.labour_capacity == L_FULL and x < (0.65 if urban else 0.75):
-                inc.wage += int((12000 + 30000 * y) if urban else (6000 + 22000 * y))
-            elif m.labour_capacity == L_PARTIAL and x < 0.35:
-                inc.wage += int(((12000 + 30000 * y) if urban else (6000 + 22000 * y)) * 0.4)
-        if age >= 60:
-            if urban and x < 0.25:
-                inc.pension += int(24000 + 24000 * y)  # 城镇职工基本养老金
-            else:
-                inc.pension += 12 * int(170 + 90 * y)  # 城乡居民基础养老金
-        if age >= 80:
-            inc.transfer += 600  # 高龄补贴
-        if m.disability_grade in (1, 2):
-            inc.transfer += 960  # 重度残疾人护理补贴
-    a, b, c, d = u(), u(), u(), u()
-    if a < (0.08 if urban else 0.06):
-        inc.business += int((5000 + 25000 * b) if urban else (2000 + 13000 * b))
-    if c < (0.03 if urban else 0.15):
-        inc.property += int((3000 + 9000 * d) if urban else (200 + 1800 * d))
-    e, f = u(), u()
-    if not urban and e < 0.7:
-        inc.transfer += int(150 + 750 * f)  # 耕地地力保护补贴
-    if ages and min(ages) >= 60 and u() < 0.4:
-        inc.transfer += int(1200 + 4800 * u())  # 子女赡养费
-    return inc
+    """Deterministic annual incomes for a synthetic household: 12 × the monthly amounts of ``synth_economy``. A
+    function of (seed, household number, urban/rural, the members' stored facts), so it works on ``SynthPerson``
+    records and on stored ``registry.Person`` rows alike."""
+    return synth_economy(seed=seed, household_no=household_no, urban_rural=urban_rural, members=members,
+                         as_of=as_of).income()  # fmt: skip
 
 
 # --- the model ---------------------------------------------------------------------------------------------
@@ -474,8 +400,9 @@ class PopulationModel:
                             registered_on=registered, members=[])
         minority = r() < N.MINORITY_RATE
         getattr(self, f"_k_{kind}")(hh, minority)
-        hh.income = synth_income(seed=self.seed, household_no=hh.household_no, urban_rural=hh.urban_rural,
-                                 members=hh.members, as_of=self.as_of)
+        hh.economy = synth_economy(seed=self.seed, household_no=hh.household_no, urban_rural=hh.urban_rural,
+                                   members=hh.members, as_of=self.as_of)
+        hh.income = hh.economy.income()
         return hh
 
     def households(self, n: int) -> Iterator[SynthHousehold]:

@@ -25,6 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing import get_context
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -35,7 +36,17 @@ from jiuzhu.core import crypto, masking
 from jiuzhu.core.audit import audit_record
 from jiuzhu.core.divisions import generate_villages, known_county_codes
 from jiuzhu.core.models import Division
-from jiuzhu.registry.models import Household, Membership, Person
+from jiuzhu.registry.models import (
+    HOUSEHOLD_MONEY_FIELDS,
+    INCOME_FIELDS,
+    PERSON_FLAGS,
+    EconomySource,
+    Household,
+    HouseholdEconomy,
+    Membership,
+    Person,
+    PersonEconomy,
+)
 
 from . import seal as sealing
 from .generator import AS_OF, Plan, PopulationModel, SynthHousehold, Village
@@ -43,6 +54,7 @@ from .generator import AS_OF, Plan, PopulationModel, SynthHousehold, Village
 L = Division.Level
 BATCH = 5000
 POOL_THRESHOLD = 50_000  # households; below this, sealing in-process is faster than starting workers
+SQLITE_CACHE_KIB = -65536  # PRAGMA cache_size in KiB (negative): 64 MB while loading
 BULK_THRESHOLD = 100_000  # households; from here PostgreSQL rebuilds indexes after the load (see _PgWriter)
 URBAN_WEIGHT = 0.6  # urban communities hold fewer low-income households than villages (城市/农村低保 ≈ 1:5)
 REASON = "新登记"
@@ -171,6 +183,19 @@ PERSON_COLS = (
     "labour_capacity", "self_care", "death_date", "is_synthetic", "version", "created_at", "updated_at",
 )  # fmt: skip
 MEMBERSHIP_COLS = ("id", "person_id", "household_id", "area_code", "relation", "joined_on", "left_on", "reason")
+# economy rows: (id, owner id, area_code), the money fields, the other facts, then the tail
+_HOUSEHOLD_OTHER = ("houses", "vehicles", "current_dibao", "gradual_exit_months_used")
+_PERSON_OTHER = ("lives_together", "dependent", *PERSON_FLAGS, "clergy_apart_years", "self_care_failed",
+                 "parent1_status", "parent2_status")  # fmt: skip
+HOUSEHOLD_ECONOMY_COLS = (
+    "id", "household_id", "area_code", *HOUSEHOLD_MONEY_FIELDS, *_HOUSEHOLD_OTHER, "as_of", "source", "version",
+)  # fmt: skip
+PERSON_ECONOMY_COLS = (
+    "id", "person_id", "area_code", *INCOME_FIELDS, *_PERSON_OTHER, "obligor_for_id", "as_of", "source", "version",
+)  # fmt: skip
+_household_money, _household_other = attrgetter(*HOUSEHOLD_MONEY_FIELDS), attrgetter(*_HOUSEHOLD_OTHER)
+_person_money, _person_other = attrgetter(*INCOME_FIELDS), attrgetter(*_PERSON_OTHER)
+SYNTHETIC = EconomySource.SYNTHETIC.value
 
 
 class _Table:
@@ -188,6 +213,9 @@ class _Table:
         self.columns = [fields[a].column for a in known] + [f.column for f in self.extra_fields]
         self.extra = tuple(f.get_default() for f in self.extra_fields)
         self.table = model._meta.db_table
+        # positions of the date and datetime values in our rows, and whether each is a datetime
+        self.dates = [(i, isinstance(fields[a], models.DateTimeField)) for i, a in enumerate(known)
+                      if isinstance(fields[a], models.DateField)]  # fmt: skip
 
 
 def _plain(chunk: list[SynthHousehold]) -> sealing.Plain:
@@ -202,13 +230,15 @@ def _plain(chunk: list[SynthHousehold]) -> sealing.Plain:
     return sealing.Plain(ids=ids, phones=phones, diagnoses=diagnoses, accounts=[h.bank_account for h in chunk])
 
 
-def _rows(
-    chunk: list[SynthHousehold], s: sealing.Sealed, next_ids: list[int], now: dt.datetime
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Rows in HOUSEHOLD_COLS / PERSON_COLS / MEMBERSHIP_COLS order; ``next_ids`` = [household, person,
-    membership] ids to assign, advanced in place."""
-    hid, pid, mid = next_ids
-    hh_rows, person_rows, member_rows = [], [], []
+Rows = tuple[list[tuple[Any, ...]], ...]
+
+
+def _rows(chunk: list[SynthHousehold], s: sealing.Sealed, next_ids: list[int], now: dt.datetime, as_of: dt.date) -> Rows:
+    """Rows in HOUSEHOLD_COLS / PERSON_COLS / MEMBERSHIP_COLS / HOUSEHOLD_ECONOMY_COLS / PERSON_ECONOMY_COLS order;
+    ``next_ids`` = [household, person, membership, household economy, person economy] ids to assign, advanced in
+    place. Money goes in as whole yuan (``int``: exact in numeric(12, 2), read back as ``Decimal``; no float)."""
+    hid, pid, mid, heid, peid = next_ids
+    hh_rows, person_rows, member_rows, hh_econ_rows, person_econ_rows = [], [], [], [], []
     pi = ph = dg = 0
     mask_id, mask_phone, mask_account = masking.mask_id, masking.mask_phone, masking.mask_account
     for i, h in enumerate(chunk):
@@ -218,7 +248,11 @@ def _rows(
             hid, h.household_no, area, area, h.address, h.urban_rural, county, head, len(h.members), h.bank_name,
             s.account_enc[i], s.account_bi[i], mask_account(h.bank_account), "active", True, 1, now, now,
         ))  # fmt: skip
-        for p in h.members:
+        e = h.economy.household
+        hh_econ_rows.append((heid, hid, area, *_household_money(e), *_household_other(e), as_of, SYNTHETIC, 1))
+        heid += 1
+        first_pid = pid
+        for p, f in zip(h.members, h.economy.persons, strict=True):
             if p.phone:
                 phone_enc, phone_bi, phone_masked = s.phone_enc[ph], s.phone_bi[ph], mask_phone(p.phone)
                 ph += 1
@@ -236,12 +270,17 @@ def _rows(
                 p.schooling, p.labour_capacity, p.self_care, None, True, 1, now, now,
             ))  # fmt: skip
             member_rows.append((mid, pid, hid, area, p.relation, p.joined_on, None, REASON))
+            person_econ_rows.append((
+                peid, pid, area, *_person_money(f), *_person_other(f),
+                None if f.obligor_for is None else first_pid + f.obligor_for, as_of, SYNTHETIC, 1,
+            ))  # fmt: skip
+            peid += 1
             pi += 1
             pid += 1
             mid += 1
         hid += 1
-    next_ids[:] = [hid, pid, mid]
-    return hh_rows, person_rows, member_rows
+    next_ids[:] = [hid, pid, mid, heid, peid]
+    return hh_rows, person_rows, member_rows, hh_econ_rows, person_econ_rows
 
 
 # --- writers -----------------------------------------------------------------------------------------------
@@ -254,26 +293,38 @@ class _Writer:
 
     def __init__(self) -> None:
         self.tables = (
-            _Table(Household, HOUSEHOLD_COLS), _Table(Person, PERSON_COLS), _Table(Membership, MEMBERSHIP_COLS)
+            _Table(Household, HOUSEHOLD_COLS), _Table(Person, PERSON_COLS), _Table(Membership, MEMBERSHIP_COLS),
+            _Table(HouseholdEconomy, HOUSEHOLD_ECONOMY_COLS), _Table(PersonEconomy, PERSON_ECONOMY_COLS),
         )  # fmt: skip
         self.qn = connection.ops.quote_name
+        self._cache_size: int | None = None
 
     def first_ids(self) -> list[int]:
+        if connection.vendor == "sqlite":  # a larger page cache for the index inserts (default 2 MB), for this load
+            connection.ensure_connection()
+            raw = connection.connection  # a setting of the connection, not a query of the transaction
+            self._cache_size = raw.execute("PRAGMA cache_size").fetchone()[0]
+            raw.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
         return [(t.model._default_manager.aggregate(m=Max("id"))["m"] or 0) + 1 for t in self.tables]
 
-    def write(self, rows: tuple[list[tuple[Any, ...]], ...]) -> None:
+    def write(self, rows: Rows) -> None:
         ops = connection.ops
         with connection.cursor() as cur:
             for t, chunk in zip(self.tables, rows, strict=True):
                 extra = tuple(f.get_db_prep_save(v, connection) for f, v in zip(t.extra_fields, t.extra, strict=True))
-                adapted = [
-                    tuple(
-                        ops.adapt_datetimefield_value(v) if isinstance(v, dt.datetime)
-                        else ops.adapt_datefield_value(v) if isinstance(v, dt.date) else v
-                        for v in r
-                    ) + extra
-                    for r in chunk
-                ]  # fmt: skip
+                # only the date columns need the backend's adapter; few distinct values (one timestamp per run)
+                dates: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+                    (i, ops.adapt_datetimefield_value if is_dt else ops.adapt_datefield_value, {}) for i, is_dt in t.dates
+                ]
+                adapted: list[list[Any]] = []
+                for r in chunk:
+                    row = [*r, *extra]
+                    for i, adapt, seen in dates:
+                        v = row[i]
+                        if v not in seen:
+                            seen[v] = adapt(v)
+                        row[i] = seen[v]
+                    adapted.append(row)
                 cols = ", ".join(self.qn(c) for c in t.columns)
                 marks = ", ".join(["%s"] * len(t.columns))
                 for i in range(0, len(adapted), BATCH):
@@ -285,9 +336,16 @@ class _Writer:
 
     def abort(self) -> None:
         """Stop writing after a failure; the transaction rolls back."""
+        self._restore()
 
     def finish(self, next_ids: list[int]) -> None:
         """SQLite's AUTOINCREMENT follows explicit ids by itself."""
+        self._restore()
+
+    def _restore(self) -> None:
+        if self._cache_size is not None:
+            connection.connection.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
+            self._cache_size = None
 
 
 class _PgWriter(_Writer):
@@ -308,7 +366,7 @@ class _PgWriter(_Writer):
         self.extra = [tuple(Jsonb(v) if isinstance(v, dict | list) else v for v in t.extra) for t in self.tables]
         self.bulk = bulk
         self.rebuild: list[str] = []
-        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], ...] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[Rows | None] = queue.Queue(maxsize=2)
         self._thread: threading.Thread | None = None
         self._raw: Any = None
         self._wrap: Any = None
@@ -357,7 +415,7 @@ class _PgWriter(_Writer):
         foreign = [f"ALTER TABLE {t} ADD CONSTRAINT {self.qn(n)} {d}" for t, n, k, d in constraints if k == "f"]
         self.rebuild = unique + [d for _, d in indexes] + foreign
 
-    def write(self, rows: tuple[list[tuple[Any, ...]], ...]) -> None:
+    def write(self, rows: Rows) -> None:
         """Hand the chunk to the COPY thread, so the server ingests one chunk while this process generates the
         next. The thread uses this transaction's psycopg connection, which nothing else touches meanwhile."""
         if self._thread is None:
@@ -477,7 +535,7 @@ def generate(
                 sealed = job.result() if isinstance(job, Future) else job
                 timings["seal"] += time.perf_counter() - t  # in-process: done already; pool: waiting
                 t = time.perf_counter()
-                rows = _rows(chunk, sealed, next_ids, now)
+                rows = _rows(chunk, sealed, next_ids, now, as_of)
                 timings["rows"] += time.perf_counter() - t
                 t = time.perf_counter()
                 writer.write(rows)

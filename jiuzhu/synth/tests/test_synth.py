@@ -15,13 +15,24 @@ from jiuzhu.core import crypto, idnumber, masking
 from jiuzhu.core.audit import verify_chain
 from jiuzhu.core.divisions import is_known_address_code
 from jiuzhu.core.models import AuditEvent, Division
-from jiuzhu.registry.models import Household, Membership, Person, Relation
+from jiuzhu.registry.models import Household, HouseholdEconomy, Membership, Person, PersonEconomy, Relation
+from jiuzhu.synth import economy as ECON
 from jiuzhu.synth import generator as G
 from jiuzhu.synth.load import build_plan, generate, target_counties
 
 from .scan import find_plaintext, registry_tables, scan_tables
 
 COUNTY = "610902"
+
+
+def _economy(obj: Household | Person) -> dict:
+    """The economy row without its keys (the obligor as a person number within the household)."""
+    e = obj.economy
+    out = {f.attname: getattr(e, f.attname) for f in e._meta.concrete_fields
+           if f.attname not in ("id", "person_id", "household_id", "obligor_for_id")}  # fmt: skip
+    if isinstance(e, PersonEconomy):
+        out["obligor"] = e.obligor_for.id_number_bi if e.obligor_for else None
+    return out
 
 
 def _snapshot() -> list[dict]:
@@ -41,12 +52,13 @@ def _snapshot() -> list[dict]:
                 "diag": crypto.decrypt(p.diagnosis_enc, context="person.diagnosis") if p.diagnosis_enc else "",
                 "school": p.schooling, "labour": p.labour_capacity, "care": p.self_care, "synthetic": p.is_synthetic,
                 "joined": list(p.memberships.values_list("household__household_no", "relation", "joined_on", "left_on")),
+                "economy": _economy(p),
             })  # fmt: skip
         out.append({
             "no": h.household_no, "area": h.area_id, "address": h.address, "ur": h.urban_rural, "hukou": h.hukou_area_code,
             "head": h.head_name, "count": h.member_count, "bank": h.bank_name, "bank_bi": h.bank_account_bi,
             "account": crypto.decrypt(h.bank_account_enc, context="household.bank_account"),
-            "account_masked": h.bank_account_masked, "status": h.status, "members": members,
+            "account_masked": h.bank_account_masked, "status": h.status, "members": members, "economy": _economy(h),
         })  # fmt: skip
     return out
 
@@ -144,6 +156,49 @@ def test_income_is_a_function_of_stored_facts(tree):
     for h in hhs[:200]:
         again = G.synth_income(seed=3, household_no=h.household_no, urban_rural=h.urban_rural, members=h.members)
         assert again == h.income
+        # the annual summary is 12 × the monthly amounts of the same model
+        assert h.income.wage == 12 * sum(p.wage for p in h.economy.persons)
+        assert h.income.total == 12 * sum(p.counted() + p.excluded for p in h.economy.persons)
+
+
+def test_economy_rates_are_plausible(tree):
+    """Against the shaping standards (800 rural, 950 urban a person and month) about 30–50 % of households have a
+    lower income, about 10 % are between 1 and 1.5 times it; some have savings of a year or more, or a car; some
+    receive 低保 now (a few of them in 渐退); the values are whole yuan, never float."""
+    plan, _ = build_plan([COUNTY], seed=1)
+    hhs = list(G.PopulationModel(plan, seed=5).households(6000))
+    n = len(hhs)
+    below = band = savings = cars = dibao = exiting = 0
+    for h in hhs:
+        e = h.economy
+        unit = [p for p in e.persons if p.lives_together]
+        income = sum(p.counted() for p in unit)
+        line = ECON.SHAPING_STANDARD[h.urban_rural] * max(1, len(unit))
+        below += income < line
+        band += line <= income < 1.5 * line
+        savings += e.household.financial > 12 * income
+        cars += e.household.vehicles > 0
+        dibao += e.household.current_dibao
+        exiting += e.household.gradual_exit_months_used > 0
+        assert len(e.persons) == len(h.members)
+        values = [getattr(x, f) for x in (*e.persons, e.household) for f in x.__slots__]
+        assert not [v for v in values if isinstance(v, float)]
+        assert all(v >= 0 for v in values if isinstance(v, int))
+    assert 0.30 < below / n < 0.50 and 0.07 < band / n < 0.20
+    assert 0.05 < savings / n < 0.35 and 0.02 < cars / n < 0.15
+    assert 0.15 < dibao / n < 0.40 and exiting > 0
+    persons = [(m, f) for h in hhs for m, f in zip(h.members, h.economy.persons, strict=True)]
+    ages = {id(m): idnumber.age_on(m.birth_date, G.AS_OF) for m, _ in persons}
+    assert all(f.self_care_failed == 0 for m, f in persons if m.self_care == "full")
+    assert all(4 <= f.self_care_failed <= 6 for m, f in persons if m.self_care == "none")
+    assert all(f.basic_pension or f.other_pension for m, f in persons if ages[id(m)] >= 60)
+    assert not [f for m, f in persons if ages[id(m)] < 16 and f.wage]
+    minors = [f for m, f in persons if ages[id(m)] < 18]
+    assert 0.01 < sum(f.parent1_status != "ok" or f.parent2_status != "ok" for f in minors) / len(minors) < 0.3
+    assert sum(f.tekun_recipient for _, f in persons) > 0 and sum(f.single_parent for _, f in persons) > 0
+    obligors = [(h, f) for h in hhs for f in h.economy.persons if f.obligor_for is not None]
+    assert obligors and all(not f.lives_together and h.members[f.obligor_for].relation == Relation.HEAD
+                            for h, f in obligors)  # fmt: skip
 
 
 # --- written to the database -------------------------------------------------------------------------------
@@ -298,7 +353,8 @@ def test_bulk_mode_restores_every_index_and_constraint(tree):
         with connection.cursor() as cur:
             return {
                 (t, name, repr(sorted((k, v) for k, v in info.items())))
-                for t in ("registry_household", "registry_person", "registry_membership")
+                for t in ("registry_household", "registry_person", "registry_membership", "registry_householdeconomy",
+                      "registry_personeconomy")
                 for name, info in connection.introspection.get_constraints(cur, t).items()
             }
 
@@ -306,6 +362,7 @@ def test_bulk_mode_restores_every_index_and_constraint(tree):
     res = generate(county=COUNTY, households=150, seed=6, bulk=True)
     assert catalogue() == before
     assert Household.objects.filter(is_synthetic=True).count() == 150 == res.households
+    assert HouseholdEconomy.objects.count() == 150 and PersonEconomy.objects.count() == res.persons
     # the restored unique constraint still rejects a duplicate ID number
     from django.db import IntegrityError, transaction
 
@@ -370,4 +427,5 @@ def test_a_failed_run_leaves_nothing_behind(tree):
     with pytest.raises(IntegrityError):
         generate(county=COUNTY, households=400, seed=8, batch=50)
     assert Household.objects.count() == 0 and Person.objects.count() == 1 and Membership.objects.count() == 0
+    assert not HouseholdEconomy.objects.exists() and not PersonEconomy.objects.exists()
     assert not AuditEvent.objects.filter(action="synth.generate").exists()
