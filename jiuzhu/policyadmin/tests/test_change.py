@@ -17,34 +17,21 @@ from jiuzhu.policy.rules import closure
 from jiuzhu.policyadmin import services
 from jiuzhu.policyadmin.models import ParameterChange
 from jiuzhu.policyadmin.store import allow_unconfirmed, current_store
-from jiuzhu.registry.models import Household, HouseholdEconomy, Person, PersonEconomy
+from jiuzhu.registry.models import Household
 from jiuzhu.registry.policy_input import household_input
-from jiuzhu.registry.services import household_create
-from jiuzhu.testing.fixtures import CITY, COUNTY, TOWN_A, new_id, villages
+from jiuzhu.testing.fixtures import CITY, COUNTY
+
+from . import factories
 
 pytestmark = pytest.mark.django_db
 RURAL = "dibao.standard.rural"
-ON = dt.date(2026, 1, 1)  # the rural standard of 安康市 then: 610.00 (L)
+ON = factories.ON
 URL = f"/policy/parameters/{RURAL}/change/"
-
-
-def single(actor, village, wage: str, name: str) -> Household:
-    """A one-person rural household: a 46-year-old with a monthly wage and nothing else."""
-    h = household_create(actor=actor, area_code=village, urban_rural="rural", address="一组", bank_name="",
-                         bank_account="", members=[{"name": name, "relation": "02",
-                                                    "id_number": new_id(COUNTY, dt.date(1980, 5, 1))}])
-    HouseholdEconomy.objects.create(household=h, area_code=h.area_code, as_of=ON)
-    for p in Person.objects.filter(household=h):
-        PersonEconomy.objects.create(person=p, area_code=p.area_code, as_of=ON, wage=Decimal(wage))
-    return h
 
 
 @pytest.fixture
 def three(personas):
-    v = villages(TOWN_A)[0]
-    cw = personas.caseworker_a
-    return {"newly": single(cw, v, "650.00", "李新增"), "more": single(cw, v, "300.00", "王增加"),
-            "none": single(cw, v, "3000.00", "赵不变")}
+    return factories.three(personas.caseworker_a)
 
 
 def form(**over):
