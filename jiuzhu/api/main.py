@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 
 from . import errors
 from .docs import LocalSwagger
-from .routes import auth, households, me, persons
+from .routes import auth, households, me, persons, policy
 from .tokens import BearerAuth
 
 api = NinjaAPI(
@@ -28,3 +28,4 @@ api.add_router("/auth", auth.router)
 api.add_router("/households", households.router)
 api.add_router("/persons", persons.router)
 api.add_router("/me", me.router)
+api.add_router("/policy", policy.router)
