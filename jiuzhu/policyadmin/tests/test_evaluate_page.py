@@ -140,3 +140,14 @@ def test_a_date_without_parameters_and_a_bad_date(client, personas, hh):
 
 def test_post_is_not_allowed(client, personas, hh):
     assert login(client, personas.caseworker_a).post(url(hh)).status_code == 405
+
+
+def test_english_interface(client, personas, hh):
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = login(client, personas.caseworker_a).get(url(hh, date="2024-07-01")).content.decode()
+    for text in ("Social assistance assessment", "Print", "Members of the assessment unit", "Policy parameters cited",
+                 "Eligible", "Confidence", "Assessment date"):  # fmt: skip
+        assert text in html, text
+    assert "打印" not in html.split("<footer", 1)[0]
