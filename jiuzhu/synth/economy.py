@@ -185,7 +185,7 @@ def synth_economy(
 ) -> Economy:
     """The household's economic facts, one ``PersonFacts`` per member in the order given. The draws come in a
     fixed order (per member, then the household); change it only together with docs/synthetic-data.md."""
-    u = _Uniforms(f"jiuzhu-economy/{seed}/{household_no}", 15 * len(members) + 18)
+    u = _Uniforms(f"jiuzhu-economy/{seed}/{household_no}", 24 * len(members) + 24)
     urban = urban_rural == URBAN
     ages = [idnumber.age_on(m.birth_date, as_of) for m in members]
     persons = [_person(u, m, age, urban) for m, age in zip(members, ages, strict=True)]
@@ -200,28 +200,29 @@ def synth_economy(
 
 
 def _person(u: _Uniforms, m: MemberLike, age: int, urban: bool) -> PersonFacts:
-    """Own incomes and situations: eight draws a member."""
+    """Own incomes and situations: fourteen draws a member, one for each decision or amount."""
     p = PersonFacts()
-    x, y, z, w, v, t, s, r = u.take(8)
+    gone, works, level_u, claims, cost_u, employee, pension_u, grant, deducts, deduction_u, injury, apart, years_u, \
+        care_u = u.take(14)  # fmt: skip
     grade = m.disability_grade or 9
     adult = age >= 18
-    if adult and age < 60 and t < 0.003:
+    if adult and age < 60 and gone < 0.003:
         p.detained = True
-    elif adult and t > 0.999:
+    elif adult and gone > 0.999:
         p.missing = True
     if 16 <= age <= 64 and m.schooling == NOT_IN_SCHOOL and not (p.detained or p.missing):
-        level = (2000 + 5000 * y**1.3) if urban else (1600 + 4400 * y**1.3)  # 务工 income, monthly after tax
-        if m.labour_capacity == L_FULL and x < (0.70 if urban else 0.78):
+        level = (2000 + 5000 * level_u**1.3) if urban else (1600 + 4400 * level_u**1.3)  # 务工, monthly after tax
+        if m.labour_capacity == L_FULL and works < (0.70 if urban else 0.78):
             p.wage = int(level)
-        elif m.labour_capacity == L_PARTIAL and x < 0.40:
+        elif m.labour_capacity == L_PARTIAL and works < 0.40:
             p.wage = int(level * 0.45)
-        if p.wage and v < 0.30:
-            p.employment_cost = 100 + int(200 * s)  # 必要就业成本 claimed
+        if p.wage and claims < 0.30:
+            p.employment_cost = 100 + int(200 * cost_u)  # 必要就业成本 claimed
     if age >= 60:
-        if urban and z < 0.25:
-            p.other_pension = 2000 + int(2000 * y)  # 城镇职工基本养老金
+        if urban and employee < 0.25:
+            p.other_pension = 2000 + int(2000 * pension_u)  # 城镇职工基本养老金
         else:
-            p.basic_pension = 170 + int(90 * y)  # 城乡居民基础养老金
+            p.basic_pension = 170 + int(90 * pension_u)  # 城乡居民基础养老金
     if age >= 90:
         p.elderly_allowance = 100
     elif age >= 80:
@@ -230,22 +231,22 @@ def _person(u: _Uniforms, m: MemberLike, age: int, urban: bool) -> PersonFacts:
         p.excluded += 120 if grade == 1 else 80  # 重度残疾人护理补贴
         if adult and m.disability_category in ("5", "6"):
             p.no_civil_capacity = True
-    if m.schooling in STUDENTS and w < 0.3:
+    if m.schooling in STUDENTS and grant < 0.3:
         p.excluded += 200  # 国家助学金
-    if (m.serious_illness or grade <= 2) and v > 0.5:
-        p.rigid_deduction = 100 + int(500 * s)
-    if adult and m.disability_category and w > 0.97:
+    if (m.serious_illness or grade <= 2) and deducts < 0.5:
+        p.rigid_deduction = 100 + int(500 * deduction_u)
+    if adult and m.disability_category and injury < 0.03:
         p.work_injury_care = True
     if m.relation in (SON, DAUGHTER) and adult and m.labour_capacity == L_NONE and (grade <= 2 or m.serious_illness):
         p.dependent = True
     if adult and m.relation != HEAD:
-        if r < 0.001:
-            p.clergy_apart_years = 3 + int(10 * w)  # 宗教教职人员 living at a religious venue
+        if apart < 0.001:
+            p.clergy_apart_years = 3 + int(10 * years_u)  # 宗教教职人员 living at a religious venue
             p.lives_together = False
-        elif m.relation in (SON, DAUGHTER) and age <= 50 and r < 0.05:
+        elif m.relation in (SON, DAUGHTER) and age <= 50 and apart < 0.05:
             p.lives_together = False  # lives elsewhere with a family of their own
     care = m.self_care
-    p.self_care_failed = 0 if care == C_FULL else 1 + int(3 * w) if care == C_PARTIAL else 4 + int(3 * w)
+    p.self_care_failed = 0 if care == C_FULL else 1 + int(3 * care_u) if care == C_PARTIAL else 4 + int(3 * care_u)
     return p
 
 
@@ -270,7 +271,8 @@ def _absent(u: _Uniforms) -> str:
 
 def _family(u: _Uniforms, members: Sequence[MemberLike], ages: list[int], persons: list[PersonFacts],
             head: int) -> None:  # fmt: skip
-    """Parents of the minors, single parents, nursing mothers, obligors living apart: two draws a member."""
+    """Parents of the minors, single parents, nursing mothers, obligors living apart: two draws a member, one
+    more for each parent who does not live in the household."""
     rel = [m.relation for m in members]
     spouse = next((i for i, r in enumerate(rel) if r == SPOUSE), None)
     middle = [i for i, r in enumerate(rel) if r in (SON, DAUGHTER) and ages[i] >= 18]  # parents of the grandchildren
@@ -300,8 +302,8 @@ def _family(u: _Uniforms, members: Sequence[MemberLike], ages: list[int], person
 
 def _household_income(u: _Uniforms, members: Sequence[MemberLike], ages: list[int], persons: list[PersonFacts],
                       head: int, urban: bool) -> None:  # fmt: skip
-    """Incomes of the household as a whole, booked on the head (or the first earner): six draws."""
-    a, b, c, d, e, f = u.take(6)
+    """Incomes of the household as a whole, booked on the head (or the first earner): eight draws."""
+    a, b, c, d, e, f, g, h = u.take(8)
     earner = next((i for i, p in enumerate(persons) if p.wage), head)
     if a < (0.08 if urban else 0.07):
         persons[earner].business += int((600 + 2400 * b) if urban else (300 + 1500 * b))  # 个体经营, 种养殖
@@ -309,8 +311,8 @@ def _household_income(u: _Uniforms, members: Sequence[MemberLike], ages: list[in
         persons[head].property += int((300 + 700 * d) if urban else (20 + 150 * d))  # rent; 土地流转
     if not urban and e < 0.7:
         persons[head].transfer += 10 + int(60 * f)  # 耕地地力保护补贴
-    if min(ages) >= 60 and b < 0.5:
-        persons[head].support += 150 + int(600 * d)  # 子女赡养费
+    if min(ages) >= 60 and g < 0.5:
+        persons[head].support += 150 + int(600 * h)  # 子女赡养费
 
 
 def _dibao(u: _Uniforms, members: Sequence[MemberLike], persons: list[PersonFacts], hh: HouseholdFacts,
@@ -338,18 +340,16 @@ def _dibao(u: _Uniforms, members: Sequence[MemberLike], persons: list[PersonFact
 
 
 def _assets(u: _Uniforms, persons: list[PersonFacts], hh: HouseholdFacts, urban: bool) -> None:
-    """Deposits, dwellings and cars, richer with the income: six draws."""
-    a, b, c, d, e, f = u.take(6)
+    """Deposits, dwellings and cars, richer with the income: seven draws."""
+    a, b, c, d, e, f, g = u.take(7)
     yearly = 12 * sum(p.counted() for p in persons if p.lives_together)
     hh.financial = int((15000 if urban else 8000) * a * a)
     if b < 0.10:
-        hh.financial += int(yearly * (1.2 + 1.8 * c)) + 5000  # savings above a year or two of income
-    if c < 0.05 and not urban:
-        hh.houses = 2
-    elif c < (0.36 if urban else 0.11):
+        hh.financial += int(yearly * (1.2 + 1.8 * g)) + 5000  # savings above a year or two of income
+    if c < (0.36 if urban else 0.08):
         hh.houses = 0  # rents, lives with relatives or in public housing
     else:
-        hh.houses = 1 + (d < 0.04)
+        hh.houses = 1 + (d < (0.04 if urban else 0.08))
     hh.housing_area_m2 = hh.houses * int((35 + 65 * e) if urban else (60 + 100 * e))
     rich = yearly > 1.5 * 12 * SHAPING_STANDARD[URBAN if urban else RURAL] * max(1, len(persons))
     if f < (0.05 if urban else 0.03) + (0.10 if rich else 0.0):
@@ -358,21 +358,21 @@ def _assets(u: _Uniforms, persons: list[PersonFacts], hh: HouseholdFacts, urban:
 
 def _rigid(u: _Uniforms, members: Sequence[MemberLike], ages: list[int], persons: list[PersonFacts],
            hh: HouseholdFacts, urban: bool) -> None:  # fmt: skip
-    """Rigid spending of the last 12 months (REFERENCE §6.2): three draws a member, two for the household."""
+    """Rigid spending of the last 12 months (REFERENCE §6.2): six draws a member, two for the household."""
     for m, age, p in zip(members, ages, persons, strict=True):
-        a, b, c = u.take(3)
+        medical, medical_u, school_u, rehab, rehab_u, living_u = u.take(6)
         grade = m.disability_grade or 9
         if m.serious_illness:
-            hh.rigid_medical += 8000 + int(60000 * a * a)  # out of pocket after insurance and medical assistance
-        elif (age >= 60 or grade <= 4) and b < 0.5:
-            hh.rigid_medical += 300 + int(3000 * a)
+            hh.rigid_medical += 8000 + int(60000 * medical_u**2)  # out of pocket after insurance and assistance
+        elif (age >= 60 or grade <= 4) and medical < 0.5:
+            hh.rigid_medical += 300 + int(3000 * medical_u)
         if m.schooling in EDUCATION_YEARLY:
             base, spread = EDUCATION_YEARLY[m.schooling]
-            hh.rigid_education += base + int(spread * c)
-        if grade <= 3 and b > 0.6:
-            hh.rigid_rehabilitation += 1000 + int(15000 * c * c)
+            hh.rigid_education += base + int(spread * school_u)
+        if grade <= 3 and rehab < 0.4:
+            hh.rigid_rehabilitation += 1000 + int(15000 * rehab_u**2)
         if p.lives_together:
-            hh.rigid_living += int((5400 + 3600 * c) if urban else (3600 + 2400 * c))
+            hh.rigid_living += int((5400 + 3600 * living_u) if urban else (3600 + 2400 * living_u))
     a, b = u.take(2)
     if a < 0.04:
         hh.rigid_other += 1000 + int(9000 * b)

@@ -12,7 +12,9 @@ birth cohort, a few compound surnames and minority names with ``·``), GB 11643 
 code — older people often carry a retired predecessor code (612401 for 汉滨区, 610928/612429 for 旬阳市) —,
 relation codes (GB/T 4761 top level), disability (GB/T 26341 category, grade 1–4), serious illness with a
 diagnosis, schooling, labour capacity and self-care by age and health, mobile phones, one bank account per
-household, urban/rural from the village's NBS class, and annual incomes by source (``synth_income``)."""
+household, urban/rural from the village's NBS class, and the economic facts the policy engine reads — monthly
+incomes per member, situations, assets, rigid spending, current 低保 (``economy.synth_economy``; annual totals by
+source: ``synth_income``)."""
 
 from __future__ import annotations
 

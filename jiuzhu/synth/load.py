@@ -2,9 +2,9 @@
 
 ``generate`` builds a ``Plan`` from the division table (creating synthetic villages where a county has none),
 runs ``PopulationModel``, encrypts the protected fields (``seal`` — in this process for small runs, in a pool
-of ``spawn`` workers for large ones) and writes Household, Person and Membership rows in chunks: COPY on
-PostgreSQL, ``bulk_create`` elsewhere. Everything happens in one transaction with one ``synth.generate``
-audit event, so a failed run leaves nothing behind.
+of ``spawn`` workers for large ones) and writes Household, Person, Membership, HouseholdEconomy and PersonEconomy
+rows in chunks: COPY on PostgreSQL, ``bulk_create`` elsewhere. Everything happens in one transaction with one
+``synth.generate`` audit event, so a failed run leaves nothing behind.
 
 Stored exactly as ``registry.services`` stores a registration: ``crypto.encrypt`` tokens with the same
 contexts, ``crypto.blind_index`` with the same purposes, the canonical masked forms, household numbers
@@ -350,10 +350,10 @@ class _Writer:
 
 class _PgWriter(_Writer):
     """COPY FROM STDIN (psycopg 3). Ids are reserved up front under a lock that blocks concurrent inserts into
-    the three tables (reads go on); the identity sequences are moved past them at the end.
+    the five tables (reads go on); the identity sequences are moved past them at the end.
 
     ``bulk``: for a load at least as large as what the tables hold, the secondary indexes, unique and foreign
-    key constraints of the three tables are dropped first and rebuilt from their catalogue definitions at the
+    key constraints of the five tables are dropped first and rebuilt from their catalogue definitions at the
     end (PostgreSQL manual, "Populating a Database"): a sorted index build and one join per foreign key instead
     of millions of random b-tree inserts and deferred trigger checks — several times faster. Same transaction,
     so a failure restores them; rebuilding validates every constraint. The tables are locked against reads
