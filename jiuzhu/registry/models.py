@@ -239,7 +239,7 @@ HOUSEHOLD_MONEY_FIELDS = ("financial", "housing_area_m2", *RIGID_FIELDS, "curren
 class ParentStatus(models.TextChoices):
     """A child's parent (孤儿 / 事实无人抚养儿童, REFERENCE §8.2)."""
 
-    OK = "ok", _("正常")
+    OK = "ok", pgettext_lazy("parent", "正常")
     DEAD = "dead", _("死亡")
     MISSING = "missing", _("宣告失踪")
     SEVERE_DISABILITY = "severe_disability", _("重度残疾")
