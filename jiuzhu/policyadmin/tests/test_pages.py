@@ -130,3 +130,14 @@ def test_validation_errors_are_named_by_field(client, personas):
     r = client.post("/policy/parameters/dibao.gradual_exit_months/change/", change_data(value="6.5", action="preview"))
     assert 'data-testid="error-value"' in r.content.decode()
     assert not ParameterChange.objects.exists()
+
+
+def test_pages_in_english(client, personas):
+    client.cookies["django_language"] = "en"
+    client.force_login(personas.policy_admin)
+    body = client.get("/policy/parameters/").content.decode()
+    assert "Policy parameters" in body and "Confidence" in body and "Minimum living guarantee" in body
+    body = client.get(f"/policy/parameters/{RURAL}/").content.decode()
+    assert "History" in body and "policy pack" in body
+    r = client.post(f"/policy/parameters/{RURAL}/change/", change_data(value="x", action="preview"))
+    assert "Enter an amount in yuan" in r.content.decode()
