@@ -174,7 +174,7 @@ def numpy_dibao(cols: Columns, pset, area_index: np.ndarray) -> np.ndarray:  # t
     basis = np.where(in_unit & near[of] & disab, 1, basis)
     basis = np.where(in_unit & near[of] & ~disab & p["serious_illness"], 2, basis)
     basis = np.where(in_unit & (basis == 0) & adult_sev, 4, basis)
-    basis = np.where(whole[of], 0, basis)
+    basis = np.where(whole[of] & (excl != 1), 0, basis)
     single = (basis > 0) & (counted < std_p)
     topup = np.where((whole[of] & in_unit) | single, topup_raw, 0)
     single_amt = np.where(single, round_fen(np.maximum(std_p - counted + topup, 0), P[C.ROUNDING][pa]), 0)
@@ -185,7 +185,7 @@ def numpy_dibao(cols: Columns, pset, area_index: np.ndarray) -> np.ndarray:  # t
     topups = np.bincount(of, weights=topup, minlength=m).astype(np.int64)
     whole_amt = np.maximum(round_fen(gap + topups, P[C.ROUNDING][hh]), P[D.MINIMUM_PAYMENT][hh])
     singles = np.bincount(of, weights=single_amt, minlength=m).astype(np.int64)
-    return np.select([mode == 1, mode == 3, mode == 2], [whole_amt, h["current_dibao_amount"], singles], 0)
+    return np.select([mode == 1, mode == 3, mode == 2], [whole_amt + singles, h["current_dibao_amount"], singles], 0)
 
 
 def idiom_lookup(pset):  # type: ignore[no-untyped-def]

@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 
 def _(message: str) -> str:
     """Translate when Django is configured; the policy engine uses this module without Django (no settings)."""
-    try:
-        from django.conf import settings
+    conf = sys.modules.get("django.conf")  # never import Django from here: only use it if the caller did
+    if conf is not None and conf.settings.configured:
+        from django.utils.translation import gettext
 
-        if settings.configured:
-            from django.utils.translation import gettext
-
-            return gettext(message)
-    except ImportError:  # pragma: no cover - Django is always installed with the project
-        pass
+        return gettext(message)
     return message
 
 

@@ -27,6 +27,8 @@ def parse_yuan(value: object) -> int:
         raise ValueError(f"not an amount in yuan: {value!r}") from None
     if not d.is_finite():
         raise ValueError(f"not an amount in yuan: {value!r}")
+    if abs(d) >= Decimal(10) ** 15:  # 1,000 万亿元: a typing error, and beyond what quantize can hold
+        raise ValueError(f"implausibly large amount: {value!r}")
     if d != d.quantize(TWO_PLACES):
         raise ValueError(f"more than two decimal places: {value!r}")
     return int(d * 100)

@@ -161,7 +161,8 @@ class dibao_single_basis(Count):
         basis = np.where(in_unit & near & disability, 1, basis)
         basis = np.where(in_unit & near & ~disability & person("serious_illness", period), 2, basis)
         basis = np.where(in_unit & (basis == 0) & adult_severe, 4, basis)
-        return np.where(whole, 0, basis)
+        # a clergy member is outside the family's unit: they may apply alone even when the family qualifies
+        return np.where(whole & ~clergy, 0, basis)
 
 
 class dibao_single_eligible(Flag):
@@ -231,8 +232,9 @@ class dibao_amount(Money):
         whole = round_fen(household("dibao_gap", period) + topups, P(household, ROUNDING))
         whole = np.maximum(whole, P(household, MINIMUM_PAYMENT))
         single = household.sum(household.members("dibao_single_amount", period)).astype(np.int64)
+        # with the whole family enrolled, only a clergy member (outside the unit) can add a single-person amount
         return np.select([mode == 1, mode == 3, mode == 2],
-                         [whole, household("current_dibao_amount", period), single], 0)  # fmt: skip
+                         [whole + single, household("current_dibao_amount", period), single], 0)  # fmt: skip
 
 
 # --- explanation ---------------------------------------------------------------------------------------------
