@@ -233,9 +233,13 @@ class HistoryRow:
     pv: ParamValue
     status: str  # in_force | future | past | superseded
     change: ParameterChange | None = None
+    confirm_scope: str | None = None  # where a 确认 of this L value would be recorded (None: not offered)
 
 
-def history(key: str, area: str, on: dt.date, *, everywhere: bool = False) -> list[HistoryRow]:
+def history(key: str, area: str, on: dt.date, *, everywhere: bool = False,
+            changeable: set[str] | None = None) -> list[HistoryRow]:  # fmt: skip
+    """Every value of the key at the scopes that matter to ``area`` (or everywhere), with the stored change each
+    came from; ``changeable`` (the scopes the user may change) decides where 确认 is offered."""
     store = current_store()
     changes = {f"db:{c.pk}": c for c in ParameterChange.objects.filter(key=key).select_related("created_by")}
     out: list[HistoryRow] = []
@@ -250,6 +254,9 @@ def history(key: str, area: str, on: dt.date, *, everywhere: bool = False) -> li
         if v.key == key and (everywhere or relevant(v.scope, area)):
             out.append(HistoryRow(v, "superseded", changes.get(v.origin)))
     out.sort(key=lambda r: (len(r.pv.scope), r.pv.scope, r.pv.effective_from, r.status != "superseded"))
+    for r in out:
+        if r.status != "superseded" and changeable:
+            r.confirm_scope = confirm_target(r.pv, area, changeable)
     return out
 
 

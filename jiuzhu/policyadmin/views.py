@@ -81,9 +81,7 @@ def parameter_detail(request: HttpRequest, key: str) -> HttpResponse:
     area = services.user_area(request.user)
     everywhere = request.GET.get("all") == "1"
     changeable = {c for c, _n in services.allowed_scopes(request.user)}
-    rows = services.history(key, area, today, everywhere=everywhere)
-    for r in rows:
-        r.confirm_scope = services.confirm_target(r.pv, area, changeable) if r.status != "superseded" else None  # type: ignore[attr-defined]
+    rows = services.history(key, area, today, everywhere=everywhere, changeable=changeable)
     store = current_store()
     english = _english()
     ctx = {

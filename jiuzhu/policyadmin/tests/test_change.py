@@ -191,6 +191,10 @@ def test_confirm_once_and_only_with_a_document(client, personas):
     assert client.post(url, base | {"source": "安政办发〔2025〕7号"}).status_code == 302
     assert client.post(url, base | {"source": "安政办发〔2025〕7号"}).status_code == 302  # already confirmed
     assert ParameterChange.objects.filter(kind="confirm").count() == 1
+    # the history keeps the replaced L value, and offers no 确认 for the confirmed one
+    body = client.get(f"/policy/parameters/{RURAL}/").content.decode()
+    assert 'data-status="superseded"' in body and "安政办发〔2025〕7号" in body
+    assert f'confirm/?scope={CITY}&amp;from=2025-07-01' not in body and f'confirm/?scope={CITY}&amp;from=2024-01-01' in body
     # an H value needs no confirmation; a value that does not exist is 404
     assert client.get(url, {"scope": CITY, "from": "2025-07-01"}).status_code == 302
     assert client.get(url, {"scope": CITY, "from": "2020-01-01"}).status_code == 404
