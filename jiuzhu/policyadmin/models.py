@@ -43,3 +43,13 @@ class ParameterChange(models.Model):
         from jiuzhu.policy import divisions
 
         return divisions.name(self.area_code)
+
+    @property
+    def display(self) -> str:
+        """The value as a caseworker reads it (``700.00 元/人·月``)."""
+        from .store import as_value
+
+        try:
+            return as_value(self).display
+        except (KeyError, ValueError):  # a key no rule declares any more
+            return self.value

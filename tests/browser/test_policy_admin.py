@@ -53,6 +53,7 @@ def test_tree_preview_and_save_a_standard_change(page):
     page.wait_for_url(re.compile(rf"/policy/parameters/{re.escape(RURAL)}/$"))
     expect(page.locator("[role=status]")).to_contain_text("已保存")
     expect(page.locator("[data-testid=changes]")).to_contain_text("安政办发〔2025〕99号")
+    page.screenshot(path=str(ARTIFACTS / "policy-detail.png"), full_page=True)
     change = ParameterChange.objects.get()
     assert (change.value, change.area_code, change.created_by.username) == ("700.00", CITY, "pa_demo")
     assert current_store().resolve(RURAL, hh["newly"].area_code, factories.ON).value == "700.00"
