@@ -8,6 +8,7 @@ parameter used with its source and confidence."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,8 @@ class EvalContext:
         if hit is None:
             col = self.column(key)
             if len(col) == 1 or not col.any() or (col == col[0]).all():  # one value everywhere: no gather
-                hit = np.full(len(self.person_area if is_person else self.hh_area), col[0], dtype=np.int64)
+                # a read-only broadcast view: no memory, no time; arithmetic on it yields ordinary arrays
+                hit = np.broadcast_to(col[:1], (len(self.person_area if is_person else self.hh_area),))
             else:
                 hit = col[self.person_area if is_person else self.hh_area]
             self._gathered[(key, is_person)] = hit
@@ -68,8 +70,27 @@ class EvalContext:
         return hit
 
 
+@functools.lru_cache(maxsize=256)
 def _period(on: dt.date) -> periods.Period:
     return periods.period(f"{on.year:04d}-{on.month:02d}")
+
+
+class _Simulation(Simulation):
+    """Every variable is computed for one month: keep a plain dict of computed arrays in front of OpenFisca's
+    holders, so that the many repeated reads of a variable by later formulas cost a dict lookup."""
+
+    def __init__(self, *args: Any, period: periods.Period, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._month = period
+        self._computed: dict[str, np.ndarray] = {}
+
+    def calculate(self, variable_name: str, period: Any) -> Any:
+        if period is self._month or period == self._month:
+            hit = self._computed.get(variable_name)
+            if hit is None:
+                hit = self._computed[variable_name] = super().calculate(variable_name, period)
+            return hit
+        return super().calculate(variable_name, period)
 
 
 @dataclass
@@ -98,9 +119,10 @@ def build_simulation(columns: Columns, pset: ParameterSet, area_index: np.ndarra
     persons.count, persons.ids = n, np.arange(n)
     households.count, households.ids = m, np.arange(m)
     households.members_entity_id = columns.household_of
-    sim = Simulation(tbs, pops)
-    sim.trace = trace
     on = pset.on
+    sim = _Simulation(tbs, pops, period=_period(on))
+    # The trace is read from the simulation's holders afterwards (every computed variable is cached there);
+    # OpenFisca's FullTracer would time every call and triple the cost of one household.
     sim.jz = EvalContext(pset=pset, hh_area=area_index, person_area=area_index[columns.household_of],
                          on_ymd=on.year * 10000 + on.month * 100 + on.day, tracing=trace)  # fmt: skip
     period = _period(on)
@@ -280,19 +302,22 @@ def _confidence(res: Results, key: str, area_index: int) -> str | None:
 
 
 def trace_of(res: Results, h: int, v: View) -> dict[str, Any]:
+    """Every variable computed for this household (inputs included), and every parameter read with its value,
+    source, article and confidence."""
     variables: dict[str, Any] = {}
     person_rows = v.rows
-    for node in res.simulation.tracer.browse_trace():
-        value = node.value
-        if value is None:
-            continue
-        var = res.simulation.tax_benefit_system.variables[node.name]
-        arr = np.asarray(value)
-        if var.entity.is_person:
-            vals = [_scalar(x) for x in arr[person_rows]]
-            variables[node.name] = {v.ids[i]: _money_or(var, x) for i, x in enumerate(vals)}
-        else:
-            variables[node.name] = _money_or(var, _scalar(arr[h]))
+    period = _period(res.pset.on)
+    sim = res.simulation
+    for population in (sim.persons, sim.populations["household"]):
+        for name, holder in sorted(population._holders.items()):
+            arr = holder.get_array(period)
+            if arr is None:
+                continue
+            var = holder.variable
+            if var.entity.is_person:
+                variables[name] = {v.ids[i]: _money_or(var, _scalar(x)) for i, x in enumerate(arr[person_rows])}
+            else:
+                variables[name] = _money_or(var, _scalar(arr[h]))
     params = []
     for key in sorted(res.ctx.accessed):
         try:

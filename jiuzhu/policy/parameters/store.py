@@ -158,6 +158,7 @@ class ParameterSet:
     _values: dict[str, dict[str, tuple[ParamValue, ...]]]
     allow_unconfirmed: bool
     _cache: dict[str, tuple[np.ndarray, tuple[ParamValue | None, ...]]] = field(default_factory=dict, repr=False)
+    _l_cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_values", MappingProxyType(self._values))
@@ -171,7 +172,11 @@ class ParameterSet:
         in_force = {s: v for s, vs in by.items() if (v := _in_force(vs, self.on)) is not None}
         n = len(self.areas)
         chosen: list[ParamValue | None] = [None] * n
-        if in_force:
+        if in_force and n <= 16:  # one household or a few: walk each area's scope chain
+            for i, area in enumerate(self.areas):
+                chosen[i] = next((in_force[s] for s in divisions.chain(area) if s in in_force), None)
+            col = np.asarray([v.encoded if v is not None else 0 for v in chosen], dtype=np.int64)
+        elif in_force:
             areas = np.asarray(self.areas, dtype="U12")
             slot = np.full(n, -1, dtype=np.int64)
             scopes = sorted(in_force, key=len)
@@ -204,8 +209,11 @@ class ParameterSet:
         """Per area: does any of these keys resolve to a value marked L?"""
         out = np.zeros(len(self.areas), dtype=bool)
         for key in keys:
-            _, chosen = self._resolve(key)
-            out |= np.asarray([v is not None and v.confidence == "L" for v in chosen], dtype=bool)
+            flags = self._l_cache.get(key)
+            if flags is None:
+                _, chosen = self._resolve(key)
+                flags = self._l_cache[key] = np.asarray([v is not None and v.confidence == "L" for v in chosen], dtype=bool)
+            out |= flags
         return out
 
 
