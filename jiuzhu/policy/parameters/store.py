@@ -234,8 +234,8 @@ def read_pack(path: Path) -> list[ParamValue]:
     note, to}]}``. Raises ParameterFileError with the file and key on any problem."""
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ParameterFileError(f"{path}: {e}") from None
+    except yaml.YAMLError as exc:
+        raise ParameterFileError(f"{path}: {exc}") from None
     if not isinstance(doc, dict) or "scope" not in doc or not isinstance(doc.get("values"), dict):
         raise ParameterFileError(f"{path}: needs 'scope' and a 'values' mapping")
     scope = "" if str(doc["scope"]) in ("", "000000", "national") else divisions.normalise(str(doc["scope"]))
