@@ -25,8 +25,10 @@ from jiuzhu.policy.rules.common import (
     CLERGY_YEARS,
     DPI_RURAL,
     DPI_URBAN,
+    IN_SCHOOL_TO_BACHELOR,
     INTELLECTUAL_MENTAL,
     ROUNDING,
+    R,
     asset_reasons,
     one_of,
 )
@@ -178,12 +180,40 @@ class tekun_capable_supporters(Count):
         return np.bincount(obl[capable], minlength=len(obl)).astype(np.int64)
 
 
+class tekun_household_capable_supporters(Count):
+    entity = Person
+    label = "同户成员中具有履行义务能力的法定义务人人数（配偶、成年子女、父母）"
+
+    def formula(person, period):
+        """Legal duties between members listed together, relative to the applicant: spouses support each other,
+        adult children support the applicant and spouse, the applicant and spouse support their minor or
+        dependent children and in-school children, the applicant supports their parents."""
+        hh = person.simulation.populations["household"]
+        of = hh.members_entity_id
+        rel, age = person("relation", period), person("age", period)
+        capable = person("tekun_supporter_incapacity", period) == 0
+
+        def count(mask):  # type: ignore[no-untyped-def]
+            return np.bincount(of, weights=mask, minlength=hh.count).astype(np.int64)[of]
+
+        a = count(capable & (rel == R["applicant"]))
+        sp = count(capable & (rel == R["spouse"]))
+        adult_children = count(capable & (rel == R["child"]) & (age >= 18))
+        dependent_child = (rel == R["child"]) & ((age < 18) | person("dependent", period)
+                                                  | one_of(person("schooling", period), IN_SCHOOL_TO_BACHELOR))  # fmt: skip
+        out = np.where(rel == R["applicant"], sp + adult_children, 0)
+        out = np.where(rel == R["spouse"], a + adult_children, out)
+        out = np.where(dependent_child, a + sp, out)
+        out = np.where(rel == R["parent"], a, out)
+        return out
+
+
 class tekun_no_capable_obligor(Flag):
     entity = Person
     label = "无法定义务人或其法定义务人无履行义务能力（第八条）"
 
     def formula(person, period):
-        return person("tekun_capable_supporters", period) == 0
+        return (person("tekun_capable_supporters", period) + person("tekun_household_capable_supporters", period)) == 0
 
 
 class tekun_child_allowance_excluded(Flag):
@@ -353,8 +383,9 @@ def _supporter_texts(v, i: int) -> list[str]:  # type: ignore[no-untyped-def]
     obl, inc = v.persons("obligor_for"), v.persons("tekun_own_income")
     reasons, ages = v.persons("tekun_supporter_incapacity"), v.persons("age")
     supporters = [j for j in range(len(v.rows)) if obl[j] == row]
-    if not supporters:
-        return ["无法定赡养、抚养、扶养义务人（未登记义务人；特困人员认定办法第四条第三项）"]
+    if not supporters and not v.persons("tekun_household_capable_supporters")[i]:
+        return ["无法定赡养、抚养、扶养义务人（未登记户外义务人，同户成员中也没有；须经入户调查核实，"
+                "特困人员认定办法第四条第三项）"]
     dpi = v.cite(DPI_URBAN if v.flag("urban") else DPI_RURAL)
     out = []
     for j in supporters:
@@ -371,6 +402,10 @@ def _supporter_texts(v, i: int) -> list[str]:  # type: ignore[no-untyped-def]
                        f"无履行义务能力（{rule}；义务人财产状况未录入，按符合低收入家庭财产规定处理）")  # fmt: skip
         else:
             out.append(f"{who}{INCAPACITY[r]}，无履行义务能力")
+    in_household = v.persons("tekun_household_capable_supporters")[i]
+    if in_household:
+        out.append(f"同户成员中有 {in_household} 名具有履行义务能力的法定义务人（配偶、成年子女或父母），"
+                   "不符合“无法定义务人或其无履行义务能力”条件（特困人员认定办法第四条第三项）")  # fmt: skip
     capable = v.persons("tekun_capable_supporters")[i]
     if capable:
         out.append(f"有 {capable} 名具有履行义务能力的法定义务人，不符合特困人员条件")
