@@ -218,7 +218,8 @@ def _check_id_number(raw: Any, birth: dt.date | None, path: str, err: _Errors) -
         err.add(path, "the birth date in the ID number differs from birth_date")
 
 
-HOUSEHOLD_KEYS = {"id", "area", "urban_rural", "assets", "rigid_expenditure_12m", "temporary", "current", "members"}
+HOUSEHOLD_KEYS = {"id", "area", "urban_rural", "assets", "rigid_expenditure_12m", "temporary", "current", "members",
+                  "facts"}  # facts: informational ("missing" when the registry holds no incomes), not used by rules
 MEMBER_KEYS = {"id", "relation", "birth_date", "id_number", "sex", "lives_together", "dependent", "schooling",
                "disability", "serious_illness", "self_care_failed", "labour_capacity", "flags", "parents",
                "income", "obligor_for", "name"}  # fmt: skip
