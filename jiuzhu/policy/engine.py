@@ -264,10 +264,13 @@ def explain_household(res: Results, h: int, *, with_trace: bool = False) -> dict
         "programmes": {},
     }
     unconfirmed: set[str] = set()
+    conf: dict[str, str | None] = {}  # key → confidence of the value used for this household
     for p in res.programmes:
         prog = PROGRAMMES[p]
         keys = closure(p)
-        l_keys = sorted(k for k in keys if _confidence(res, k, v.area_index) == "L")
+        for k in keys - conf.keys():
+            conf[k] = _confidence(res, k, v.area_index)
+        l_keys = sorted(k for k in keys if conf[k] == "L")
         unconfirmed.update(l_keys)
         if res.blocked[p][h]:
             out["programmes"][p] = {
