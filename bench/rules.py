@@ -86,6 +86,9 @@ def synth_columns(n_households: int, seed: int = 7) -> Columns:
     p["income_elderly_allowance"] = np.where(age >= 80, 5000, 0)
     p["tekun_recipient"] = (sizes[hh_of] == 1) & (age >= 60) & (rng.random(n) < 0.2)
     p["obligor_for"] = np.full(n, -1, dtype=np.int64)
+    u = rng.random(n)  # some minors are orphans (both parents dead) or 事实无人抚养 (one dead, one detained)
+    p["parent1_status"] = np.where((age < 18) & (u < 0.015), 1, 0)
+    p["parent2_status"] = np.where((age < 18) & (u < 0.005), 1, np.where((age < 18) & (u < 0.015), 5, 0))
     h: dict[str, np.ndarray] = {
         "urban": rng.random(m) < 0.2,
         "assets_financial": np.where(rng.random(m) < 0.7, rng.integers(0, 20000, size=m), rng.integers(20000, 200000, size=m)) * 100,
