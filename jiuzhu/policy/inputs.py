@@ -87,6 +87,8 @@ INCOME_PATH = {i: f"income.{i}" for i in INCOME_ITEMS}
 RIGID_COL = {i: f"rigid_{i}" for i in RIGID_ITEMS}
 RIGID_PATH = {i: f"rigid_expenditure_12m.{i}" for i in RIGID_ITEMS}
 FLAG_PATH = {f: f"flags.{f}" for f in PERSON_FLAGS}
+FLAG_KEYS = frozenset(PERSON_FLAGS) | {"clergy_apart_years"}
+INCOME_KEYS = frozenset(INCOME_ITEMS)
 MAX_MONEY_FEN = 10**13  # 1,000 亿元: anything above is a typing error, not an income
 
 
@@ -241,7 +243,7 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
         if not isinstance(hh, dict | Mapping):
             err.add(base.rstrip(".") or "household", "must be an object")
             continue
-        for k in sorted(set(hh) - HOUSEHOLD_KEYS):
+        for k in sorted(hh.keys() - HOUSEHOLD_KEYS):
             err.add(f"{base}{k}", "unknown field")
         ids.append(str(hh.get("id", hi)))
         area = hh.get("area")
@@ -264,15 +266,15 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
                                    ("rigid_expenditure_12m", rigid, set(RIGID_ITEMS)),
                                    ("temporary", temp, {"type", "tier", "one_matter"}),
                                    ("current", cur, {"dibao", "dibao_amount", "gradual_exit_months_used"})):  # fmt: skip
-            if not isinstance(obj, Mapping):
+            if not isinstance(obj, dict | Mapping):
                 err.add(f"{base}{name}", "must be an object")
                 continue
-            for k in sorted(set(obj) - allowed):
+            for k in sorted(obj.keys() - allowed):
                 err.add(f"{base}{name}.{k}", "unknown field")
-        assets = assets if isinstance(assets, Mapping) else {}
-        rigid = rigid if isinstance(rigid, Mapping) else {}
-        temp = temp if isinstance(temp, Mapping) else {}
-        cur = cur if isinstance(cur, Mapping) else {}
+        assets = assets if isinstance(assets, dict | Mapping) else {}
+        rigid = rigid if isinstance(rigid, dict | Mapping) else {}
+        temp = temp if isinstance(temp, dict | Mapping) else {}
+        cur = cur if isinstance(cur, dict | Mapping) else {}
         h_cols["assets_financial"].append(_money(assets.get("financial", 0), base, "assets.financial", err))
         h_cols["assets_houses"].append(_int(assets.get("houses", 0), base, "assets.houses", err, 10_000))
         area_m2 = _money(assets.get("housing_area_m2", 0), base, "assets.housing_area_m2", err)
@@ -298,7 +300,7 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
             member_ids.append([])
             continue
         first_row = len(household_of)
-        mids = [str(m.get("id")) if isinstance(m, Mapping) and m.get("id") is not None else "" for m in members]
+        mids = [str(m.get("id")) if isinstance(m, dict | Mapping) and m.get("id") is not None else "" for m in members]
         member_ids.append(mids)
         applicants = 0
         obligor_refs: list[tuple[int, Any, str]] = []
@@ -308,7 +310,7 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
             if not isinstance(m, dict | Mapping):
                 err.add(mp.rstrip("."), "must be an object")
                 m = {}
-            for k in sorted(set(m) - MEMBER_KEYS):
+            for k in sorted(m.keys() - MEMBER_KEYS):
                 err.add(f"{mp}{k}", "unknown field")
             if not mids[mi]:
                 err.add(mp, "id", "required: a member id unique in the household")
@@ -339,7 +341,7 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
             p_cols["dependent"].append(_bool(m.get("dependent", False), mp, "dependent", err))
             p_cols["schooling"].append(_enum(m.get("schooling", "none"), SCHOOLING, mp, "schooling", err))
             dis = m.get("disability") or {}
-            if not isinstance(dis, Mapping):
+            if not isinstance(dis, dict | Mapping):
                 err.add(mp, "disability", "must be an object {category, grade}")
                 dis = {}
             cat = dis.get("category", "none")
@@ -361,10 +363,10 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
                 p_cols["self_care_failed"].append(_int(scf, mp, "self_care_failed", err, 6))
             p_cols["labour_capacity"].append(_enum(m.get("labour_capacity", "full"), LABOUR, mp, "labour_capacity", err))
             flags = m.get("flags") or {}
-            if not isinstance(flags, Mapping):
+            if not isinstance(flags, dict | Mapping):
                 err.add(mp, "flags", "must be an object")
                 flags = {}
-            for k in sorted(set(flags) - set(PERSON_FLAGS) - {"clergy_apart_years"}):
+            for k in sorted(flags.keys() - FLAG_KEYS):
                 err.add(f"{mp}flags.{k}", "unknown flag")
             p_cols["clergy_apart_years"].append(
                 _int(flags.get("clergy_apart_years", 0), mp, "flags.clergy_apart_years", err, 200))
@@ -377,10 +379,10 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
             p_cols["parent1_status"].append(_enum(parents[0], PARENT_STATUS, mp, "parents[0]", err))
             p_cols["parent2_status"].append(_enum(parents[1], PARENT_STATUS, mp, "parents[1]", err))
             income = m.get("income") or {}
-            if not isinstance(income, Mapping):
+            if not isinstance(income, dict | Mapping):
                 err.add(mp, "income", "must be an object of monthly amounts")
                 income = {}
-            for k in sorted(set(income) - set(INCOME_ITEMS)):
+            for k in sorted(income.keys() - INCOME_KEYS):
                 err.add(f"{mp}income.{k}", "unknown income item")
             for item in INCOME_ITEMS:
                 p_cols[INCOME_COL[item]].append(_money(income.get(item, 0), mp, INCOME_PATH[item], err))

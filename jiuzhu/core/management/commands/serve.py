@@ -27,6 +27,12 @@ class Command(BaseCommand):
         from jiuzhu.wsgi import application
 
         app = with_static(application)
+        # Load the policy packs and build the rules system now (about a second), not in the first user's request.
+        from jiuzhu.policy.system import tax_benefit_system
+        from jiuzhu.policyadmin.store import shipped
+
+        shipped()
+        tax_benefit_system()
         # Refuse oversized uploads at the server, before Django spools them to disk (SECURITY FILE-UP).
         opts = {"threads": threads, "ident": "jiuzhu", "connection_limit": 200, "channel_timeout": 60,
                 "max_request_body_size": settings.IMPORT_MAX_BYTES + 1024 * 1024}
