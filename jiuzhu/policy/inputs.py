@@ -227,9 +227,17 @@ MEMBER_KEYS = {"id", "relation", "birth_date", "id_number", "sex", "lives_togeth
                "income", "obligor_for", "name"}  # fmt: skip
 
 
-def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, prefix: str | None = None) -> Columns:
+def columns_from_json(
+    households: Sequence[Mapping[str, Any]],
+    on: dt.date,
+    *,
+    prefix: str | None = None,
+    skipped: dict[int, list[tuple[str, str]]] | None = None,
+) -> Columns:
     """Validate every household in full, then build columns. Raises PolicyInputError listing every problem with
-    its path (``members[1].birth_date``; with several households ``households[3].members[1].birth_date``)."""
+    its path (``members[1].birth_date``; with several households ``households[3].members[1].birth_date``).
+    With a ``skipped`` dict, invalid households are left out instead and their errors recorded there by input
+    index (``Columns.ids`` then says which households are in)."""
     err = _Errors()
     p_cols: dict[str, list[Any]] = {f.name: [] for f in PERSON_FIELDS}
     h_cols: dict[str, list[Any]] = {f.name: [] for f in HOUSEHOLD_FIELDS}
@@ -238,11 +246,11 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
     ids: list[str] = []
     member_ids: list[list[str]] = []
     single = prefix is None and len(households) == 1
-    for hi, hh in enumerate(households):
+    def _one(hi: int, hh: Any) -> None:
         base = "" if single else f"{prefix or 'households'}[{hi}]."
         if not isinstance(hh, dict | Mapping):
             err.add(base.rstrip(".") or "household", "must be an object")
-            continue
+            return
         for k in sorted(hh.keys() - HOUSEHOLD_KEYS):
             err.add(f"{base}{k}", "unknown field")
         ids.append(str(hh.get("id", hi)))
@@ -298,7 +306,7 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
         if not isinstance(members, list) or not members:
             err.add(base, "members", "required: a non-empty list of members")
             member_ids.append([])
-            continue
+            return
         first_row = len(household_of)
         mids = [str(m.get("id")) if isinstance(m, dict | Mapping) and m.get("id") is not None else "" for m in members]
         member_ids.append(mids)
@@ -306,7 +314,7 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
         obligor_refs: list[tuple[int, Any, str]] = []
         for mi, m in enumerate(members):
             mp = f"{base}members[{mi}]."
-            household_of.append(hi)
+            household_of.append(len(ids) - 1)
             if not isinstance(m, dict | Mapping):
                 err.add(mp.rstrip("."), "must be an object")
                 m = {}
@@ -398,6 +406,16 @@ def columns_from_json(households: Sequence[Mapping[str, Any]], on: dt.date, *, p
                 err.add(path, "a person cannot be their own supporter")
             else:
                 p_cols["obligor_for"][row] = first_row + mids.index(str(ref))
+    for hi, hh in enumerate(households):
+        e0, p0, h0 = len(err.items), len(household_of), len(ids)
+        _one(hi, hh)
+        if skipped is not None and len(err.items) > e0:  # leave this household out, keep its errors
+            skipped[hi] = err.items[e0:]
+            del err.items[e0:], household_of[p0:], ids[h0:], areas[h0:], member_ids[h0:]
+            for col in p_cols.values():
+                del col[p0:]
+            for col in h_cols.values():
+                del col[h0:]
     if err.items:
         raise PolicyInputError(err.items)
     return Columns(

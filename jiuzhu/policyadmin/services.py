@@ -25,7 +25,7 @@ from jiuzhu.core.audit import audit_record
 from jiuzhu.core.masking import mask_name
 from jiuzhu.core.scoping import can
 from jiuzhu.policy import divisions
-from jiuzhu.policy.errors import ParameterMissing, PolicyInputError
+from jiuzhu.policy.errors import ParameterMissing
 from jiuzhu.policy.money import yuan_str
 from jiuzhu.policy.parameters.schema import SPECS, ParamSpec
 from jiuzhu.policy.parameters.store import ParameterStore, ParamValue
@@ -313,24 +313,17 @@ def _household_queryset(scope: str) -> Any:
     return Household.objects.filter(area_code__startswith=scope, status=HouseholdStatus.ACTIVE)
 
 
-_BAD_INDEX = re.compile(r"^households\[(\d+)\]")
 
 
 def _columns(inputs: list[dict[str, Any]], on: dt.date) -> tuple[Any, list[dict[str, Any]], int]:
-    """Engine columns for the households; any household the engine refuses is left out (and counted)."""
+    """Engine columns for the households; any household the engine refuses is left out (and counted), in one
+    pass over the input."""
     from jiuzhu.policy.inputs import columns_from_json
 
-    skipped = 0
-    for _attempt in range(3):
-        try:
-            return columns_from_json(inputs, on, prefix="households"), inputs, skipped
-        except PolicyInputError as e:
-            bad = {int(m.group(1)) for path, _msg in e.errors if (m := _BAD_INDEX.match(path))}
-            if not bad:
-                raise
-            skipped += len(bad)
-            inputs = [h for i, h in enumerate(inputs) if i not in bad]
-    return columns_from_json(inputs, on, prefix="households"), inputs, skipped
+    skipped: dict[int, list[tuple[str, str]]] = {}
+    cols = columns_from_json(inputs, on, prefix="households", skipped=skipped)
+    kept = [h for i, h in enumerate(inputs) if i not in skipped] if skipped else inputs
+    return cols, kept, len(skipped)
 
 
 def _sum_by(groups: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:

@@ -120,7 +120,7 @@ def _inputs(households: QuerySet[Household], on: dt.date) -> list[dict[str, Any]
     complete = dict.fromkeys(members, True)
     persons = (
         Person.objects.filter(household__in=households.values("pk"))
-        .filter(Q(death_date__isnull=True) | Q(death_date__gte=on))
+        .filter(Q(death_date__isnull=True) | Q(death_date__gte=on), birth_date__lte=on)  # members on that day
         .order_by("household_id", "relation", "birth_date", "pk")
         .annotate(birth=_IsoDate("birth_date"), ill=_int("serious_illness"),
                   amounts=_Amounts(*(f"economy__{f}" for f in INCOME_FIELDS)),

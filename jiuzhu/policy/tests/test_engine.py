@@ -577,3 +577,23 @@ def test_parameter_reads_are_declared(programme: str) -> None:
     assert not undeclared, f"{programme} reads parameters outside closure({programme!r}): {undeclared}"
     if programme == "dibao":
         assert ran >= 50
+
+
+def test_columns_skip_mode_leaves_out_invalid_households_in_one_pass() -> None:
+    """A batch (the 调标 preview) can leave out the households the engine refuses and say why, instead of failing."""
+    import datetime as _dt
+
+    from jiuzhu.policy.inputs import columns_from_json as _cfj
+
+    good = {"id": "g", "area": "610902100001", "urban_rural": "rural",
+            "members": [{"id": "a", "relation": "applicant", "birth_date": "1950-01-01", "income": {"wage": "10.00"}},
+                        {"id": "b", "relation": "spouse", "birth_date": "1951-01-01"}]}  # fmt: skip
+    bad = {"id": "x", "area": "610902100001", "urban_rural": "rural",
+           "members": [{"id": "a", "relation": "applicant", "birth_date": "2030-01-01"}]}  # fmt: skip
+    skipped: dict[int, list[tuple[str, str]]] = {}
+    cols = _cfj([good, bad, good | {"id": "g2"}] * 150, _dt.date(2025, 7, 1), prefix="households", skipped=skipped)
+    assert sorted(skipped) == list(range(1, 450, 3))
+    assert skipped[1] == [("households[1].members[0].birth_date", "is after the evaluation date 2025-07-01")]
+    assert cols.n_households == 300 and cols.n_persons == 600
+    assert cols.ids[:2] == ["g", "g2"] and int(cols.household_of.max()) == 299
+    assert int(cols.person["income_wage"].sum()) == 300 * 1000
