@@ -115,7 +115,9 @@ def _present(result: dict[str, Any], people: dict[str, Person], names: dict[str,
     for p in result.get("trace", {}).get("parameters", []):
         used_by = [PROGRAMMES[k].label for k in result["programmes"] if p["key"] in closure(k)]
         parameters.append(p | {"used_by": used_by})
+    unconfirmed = sum(1 for p in parameters if p["confidence"] == "L")
     return {"unit": unit, "unit_size": result["unit"]["size"], "programmes": programmes, "parameters": parameters,
+            "unconfirmed_count": unconfirmed,
             "mode": result["mode"], "demo": result["mode"] == "demo", "area": result["area"], "area_name": result["area_name"]}  # fmt: skip
 
 

@@ -2,3 +2,8 @@
 for (const button of document.querySelectorAll("[data-print]")) {
   button.addEventListener("click", () => window.print());
 }
+
+// The table of cited parameters is folded on screen (it is most of the page) and printed in full.
+window.addEventListener("beforeprint", () => {
+  for (const d of document.querySelectorAll("details")) d.open = true;
+});
