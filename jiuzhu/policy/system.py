@@ -85,6 +85,22 @@ def area_of(population: Any) -> np.ndarray:
     return ctx(population).area_index(population)
 
 
+def members_total(household: Any, variable: str, period: Any) -> np.ndarray:
+    """Sum of a person variable over each household's members, as int64 (OpenFisca's sum returns float64)."""
+    return household.sum(household.members(variable, period)).astype(np.int64)
+
+
+def rural_urban(rural: np.ndarray, urban: np.ndarray) -> np.ndarray:
+    """A per-(area, rural/urban) table from two per-area columns; index it with :func:`urban_key`."""
+    return np.stack([rural, urban], axis=1).ravel()
+
+
+def urban_key(population: Any, period: Any) -> np.ndarray:
+    """Each entity's row in a :func:`rural_urban` table: area index × 2 + (1 if the household is urban)."""
+    urban = population.household("urban", period) if population.entity.is_person else population("urban", period)
+    return area_of(population) * 2 + urban
+
+
 def on_ymd(population: Any) -> int:
     """The evaluation date as an integer YYYYMMDD (ages: ``(on_ymd - birth_ymd) // 10000``)."""
     return ctx(population).on_ymd

@@ -25,7 +25,7 @@ from jiuzhu.policy.money import yuan_str
 from jiuzhu.policy.parameters.schema import declare
 from jiuzhu.policy.rules import Programme
 from jiuzhu.policy.rules.two_subsidies import TEKUN_PERSON_AMOUNT
-from jiuzhu.policy.system import Flag, Household, Money, P, Person
+from jiuzhu.policy.system import Flag, Household, Money, P, Person, members_total
 
 SCATTERED = declare("orphan.allowance.scattered", "money", "散居孤儿基本生活费标准", "元/人·月", programme="child")
 PARAMS = (SCATTERED,)
@@ -118,7 +118,7 @@ class child_amount(Money):
     label = "孤儿、事实无人抚养儿童基本生活费（家庭合计）"
 
     def formula(household, period):
-        return household.sum(household.members("child_allowance", period)).astype(np.int64)
+        return members_total(household, "child_allowance", period)
 
 
 # --- explanation ---------------------------------------------------------------------------------------------

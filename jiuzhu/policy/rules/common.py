@@ -9,7 +9,19 @@ import numpy as np
 from jiuzhu.policy.inputs import DISABILITY, RELATIONS, SCHOOLING, code
 from jiuzhu.policy.money import mul_ratio
 from jiuzhu.policy.parameters.schema import declare
-from jiuzhu.policy.system import PA, Count, Flag, Household, Money, P, Person, area_of, on_ymd
+from jiuzhu.policy.system import (
+    PA,
+    Count,
+    Flag,
+    Household,
+    Money,
+    P,
+    Person,
+    members_total,
+    on_ymd,
+    rural_urban,
+    urban_key,
+)
 
 ROUNDING = declare("general.rounding", "enum", "低保金等计算结果的取整方式", choices=("fen", "jiao_up", "yuan_up", "yuan_half_up"))
 DPI_URBAN = declare("income.disposable_prev_year.urban", "money", "上年度城镇居民人均可支配收入", "元/人·年")
@@ -98,7 +110,7 @@ class unit_size(Count):
     label = "共同生活家庭成员人数"
 
     def formula(household, period):
-        return household.sum(household.members("in_unit", period)).astype(np.int64)
+        return members_total(household, "in_unit", period)
 
 
 class severely_disabled(Flag):
@@ -164,16 +176,23 @@ class disposable_income_reference(Money):
         return np.where(household("urban", period), P(household, DPI_URBAN), P(household, DPI_RURAL))
 
 
+def financial_limit(household, period, factor_key: str | None = None):  # type: ignore[no-untyped-def]
+    """Household financial-asset ceiling: unit size × multiple × the previous year's per-capita disposable income
+    (urban or rural), optionally × a relaxation factor (低保边缘, 刚性支出); computed per (area, urban), gathered."""
+    fm = PA(household, FINANCIAL_MULTIPLE)
+    per_area = rural_urban(mul_ratio(PA(household, DPI_RURAL), fm), mul_ratio(PA(household, DPI_URBAN), fm))
+    if factor_key is not None:
+        per_area = mul_ratio(per_area, np.repeat(PA(household, factor_key), 2))
+    return per_area[urban_key(household, period)] * np.maximum(household("unit_size", period), 1)
+
+
 class asset_failures(Count):
     entity = Household
     label = "不符合的财产条件（1 金融资产，2 住房，4 车辆）"
 
     def formula(household, period):
         n = np.maximum(household("unit_size", period), 1)
-        per_area = np.stack([mul_ratio(PA(household, DPI_RURAL), PA(household, FINANCIAL_MULTIPLE)),
-                             mul_ratio(PA(household, DPI_URBAN), PA(household, FINANCIAL_MULTIPLE))], axis=1).ravel()
-        limit = per_area[area_of(household) * 2 + household("urban", period)] * n
-        financial = household("assets_financial", period) > limit
+        financial = household("assets_financial", period) > financial_limit(household, period)
         houses = household("assets_houses", period)
         area_x100 = household("assets_housing_area_x100", period)
         housing = (houses >= P(household, HOUSE_LIMIT)) & (area_x100 > P(household, AVG_HOUSING) * 100 * n)

@@ -17,7 +17,18 @@ from jiuzhu.policy.rules.common import (
     asset_reasons,
     one_of,
 )
-from jiuzhu.policy.system import PA, Count, Flag, Household, Money, P, Person, area_of
+from jiuzhu.policy.system import (
+    PA,
+    Count,
+    Flag,
+    Household,
+    Money,
+    P,
+    Person,
+    members_total,
+    rural_urban,
+    urban_key,
+)
 
 STANDARD_URBAN = declare("dibao.standard.urban", "money", "城市低保标准", "元/人·月", programme="dibao")
 STANDARD_RURAL = declare("dibao.standard.rural", "money", "农村低保标准", "元/人·月", programme="dibao")
@@ -115,8 +126,8 @@ def _topup(person, period, eligible):  # type: ignore[no-untyped-def]
     sel = np.flatnonzero(eligible & (bits > 0))
     if not len(sel):
         return out
-    key = area_of(person)[sel] * 2 + person.household("urban", period)[sel]
-    std = np.stack([PA(person, STANDARD_RURAL), PA(person, STANDARD_URBAN)], axis=1).ravel()
+    key = urban_key(person, period)[sel]
+    std = rural_urban(PA(person, STANDARD_RURAL), PA(person, STANDARD_URBAN))
     stack = np.repeat(PA(person, TOPUP_STACK), 2)[key] == 1
     b = bits[sel]
     total = np.zeros(len(sel), dtype=np.int64)
@@ -228,10 +239,10 @@ class dibao_amount(Money):
 
     def formula(household, period):
         mode = household("dibao_mode", period)
-        topups = household.sum(household.members("dibao_topup", period)).astype(np.int64)
+        topups = members_total(household, "dibao_topup", period)
         whole = round_fen(household("dibao_gap", period) + topups, P(household, ROUNDING))
         whole = np.maximum(whole, P(household, MINIMUM_PAYMENT))
-        single = household.sum(household.members("dibao_single_amount", period)).astype(np.int64)
+        single = members_total(household, "dibao_single_amount", period)
         # with the whole family enrolled, only a clergy member (outside the unit) can add a single-person amount
         return np.select([mode == 1, mode == 3, mode == 2],
                          [whole + single, household("current_dibao_amount", period), single], 0)  # fmt: skip

@@ -13,7 +13,7 @@ from jiuzhu.policy.money import yuan_str
 from jiuzhu.policy.parameters.schema import declare
 from jiuzhu.policy.rules import Programme
 from jiuzhu.policy.rules.common import CLERGY_YEARS
-from jiuzhu.policy.system import Count, Flag, Household, Money, P, Person
+from jiuzhu.policy.system import Count, Flag, Household, Money, P, Person, members_total
 
 BANDS = (70, 80, 90, 100)
 BAND_ZH = {70: "70–79 周岁", 80: "80–89 周岁", 90: "90–99 周岁", 100: "100 周岁以上"}
@@ -60,7 +60,7 @@ class elderly_amount(Money):
     label = "高龄补贴（家庭合计）"
 
     def formula(household, period):
-        return household.sum(household.members("elderly_allowance", period)).astype(np.int64)
+        return members_total(household, "elderly_allowance", period)
 
 
 # --- explanation ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from jiuzhu.policy.money import mul_ratio
 from jiuzhu.policy.parameters.schema import declare
 from jiuzhu.policy.rules import Programme
 from jiuzhu.policy.rules.common import (
@@ -21,9 +20,10 @@ from jiuzhu.policy.rules.common import (
     HOUSE_LIMIT,
     INCOME_PARAMS,
     VEHICLE_ALLOWED,
+    financial_limit,
 )
 from jiuzhu.policy.rules.dibao import NEAR_MULTIPLE, STANDARD_RURAL, STANDARD_URBAN
-from jiuzhu.policy.system import PA, Flag, Household, Money, area_of
+from jiuzhu.policy.system import Flag, Household, Money
 
 ASSET_FACTOR = declare("near_dibao.asset_financial_factor", "ratio",
                        "低保边缘家庭金融资产上限（低保金融资产上限的倍数，1 = 与低保相同）", "倍",
@@ -32,22 +32,12 @@ ASSET_FACTOR = declare("near_dibao.asset_financial_factor", "ratio",
 PARAMS = (NEAR_MULTIPLE, ASSET_FACTOR, STANDARD_URBAN, STANDARD_RURAL, CLERGY_YEARS, *INCOME_PARAMS, *ASSET_PARAMS)
 
 
-def relaxed_financial_limit(household, period, factor_key: str):  # type: ignore[no-untyped-def]
-    """Household financial-asset ceiling: the 低保 ceiling (n × multiple × disposable income) × a relaxation factor
-    (1 = the same as 低保), computed per (area, urban) and gathered."""
-    n = np.maximum(household("unit_size", period), 1)
-    fm, factor = PA(household, FINANCIAL_MULTIPLE), PA(household, factor_key)
-    per_area = np.stack([mul_ratio(mul_ratio(PA(household, DPI_RURAL), fm), factor),
-                         mul_ratio(mul_ratio(PA(household, DPI_URBAN), fm), factor)], axis=1).ravel()  # fmt: skip
-    return per_area[area_of(household) * 2 + household("urban", period)] * n
-
-
 class near_dibao_financial_limit(Money):
     entity = Household
     label = "低保边缘家庭金融资产上限"
 
     def formula(household, period):
-        return relaxed_financial_limit(household, period, ASSET_FACTOR)
+        return financial_limit(household, period, ASSET_FACTOR)
 
 
 class near_dibao_assets_ok(Flag):

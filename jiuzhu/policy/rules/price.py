@@ -20,7 +20,7 @@ from jiuzhu.policy.parameters.schema import declare
 from jiuzhu.policy.rules import Programme
 from jiuzhu.policy.rules.common import ROUNDING
 from jiuzhu.policy.rules.dibao import STANDARD_RURAL, STANDARD_URBAN
-from jiuzhu.policy.system import Count, Flag, Household, Money, P, Person
+from jiuzhu.policy.system import Count, Flag, Household, Money, P, Person, members_total
 
 CPI_TRIGGER = declare("price.cpi_trigger", "ratio", "价格临时补贴启动条件：CPI 同比涨幅达到", "%", programme="price")
 FOOD_TRIGGER = declare("price.food_trigger", "ratio", "价格临时补贴启动条件：CPI 食品价格同比涨幅达到", "%",
@@ -80,7 +80,7 @@ class price_amount(Money):
     label = "价格临时补贴（家庭合计）"
 
     def formula(household, period):
-        return household.sum(household.members("price_subsidy", period)).astype(np.int64)
+        return members_total(household, "price_subsidy", period)
 
 
 # --- explanation ---------------------------------------------------------------------------------------------

@@ -24,9 +24,9 @@ from jiuzhu.policy.rules.common import (
     HOUSE_LIMIT,
     INCOME_PARAMS,
     VEHICLE_ALLOWED,
+    financial_limit,
 )
 from jiuzhu.policy.rules.dibao import STANDARD_RURAL, STANDARD_URBAN
-from jiuzhu.policy.rules.near_dibao import relaxed_financial_limit
 from jiuzhu.policy.system import Flag, Household, Money, P
 
 IN_FORCE = declare("rigid.in_force", "bool", "刚性支出困难家庭认定办法已施行", programme="rigid")
@@ -75,7 +75,7 @@ class rigid_financial_limit(Money):
     label = "刚性支出困难家庭金融资产上限"
 
     def formula(household, period):
-        return relaxed_financial_limit(household, period, ASSET_FACTOR)
+        return financial_limit(household, period, ASSET_FACTOR)
 
 
 class rigid_assets_ok(Flag):

@@ -33,7 +33,19 @@ from jiuzhu.policy.rules.common import (
     one_of,
 )
 from jiuzhu.policy.rules.dibao import STANDARD_RURAL, STANDARD_URBAN
-from jiuzhu.policy.system import PA, Count, Flag, Household, Money, P, Person, area_of
+from jiuzhu.policy.system import (
+    PA,
+    Count,
+    Flag,
+    Household,
+    Money,
+    P,
+    Person,
+    area_of,
+    members_total,
+    rural_urban,
+    urban_key,
+)
 
 ELDERLY_AGE = declare("tekun.elderly_age", "int", "特困人员老年人年龄（年满即视为无劳动能力）", "周岁", programme="tekun")
 MINOR_NEW_ENTRY_MAX_AGE = declare("tekun.minor_new_entry_max_age", "int", "未成年人无劳动能力年龄（未满该年龄）", "周岁",
@@ -250,10 +262,9 @@ class tekun_basic(Money):
 
     def formula(person, period):
         # per (area, urban): round(standard × multiplier), gathered once
-        std = np.stack([PA(person, STANDARD_RURAL), PA(person, STANDARD_URBAN)], axis=1).ravel()
+        std = rural_urban(PA(person, STANDARD_RURAL), PA(person, STANDARD_URBAN))
         table = round_fen(mul_ratio(std, np.repeat(PA(person, BASIC_MULTIPLIER), 2)), np.repeat(PA(person, ROUNDING), 2))
-        key = area_of(person) * 2 + person.household("urban", period)
-        return np.where(person("tekun_person_eligible", period), table[key], 0)
+        return np.where(person("tekun_person_eligible", period), table[urban_key(person, period)], 0)
 
 
 class tekun_care(Money):
@@ -282,7 +293,7 @@ class tekun_count(Count):
     label = "符合特困人员条件的成员人数"
 
     def formula(household, period):
-        return household.sum(household.members("tekun_person_eligible", period)).astype(np.int64)
+        return members_total(household, "tekun_person_eligible", period)
 
 
 class tekun_eligible(Flag):
@@ -298,7 +309,7 @@ class tekun_amount(Money):
     label = "特困人员月救助供养金（家庭合计）"
 
     def formula(household, period):
-        return household.sum(household.members("tekun_person_amount", period)).astype(np.int64)
+        return members_total(household, "tekun_person_amount", period)
 
 
 # --- explanation ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from jiuzhu.policy.inputs import DISABILITY, code
 from jiuzhu.policy.money import yuan_str
 from jiuzhu.policy.parameters.schema import declare
 from jiuzhu.policy.rules import Programme
-from jiuzhu.policy.system import Count, Flag, Household, Money, P, Person
+from jiuzhu.policy.system import Count, Flag, Household, Money, P, Person, members_total
 
 LIVING_MINOR = declare("two_subsidies.living.minor", "money", "困难残疾人生活补贴（未满18周岁）", "元/人·月",
                        programme="two_subsidies")  # fmt: skip
@@ -199,7 +199,7 @@ class two_subsidies_amount(Money):
     label = "残疾人两项补贴（家庭合计）"
 
     def formula(household, period):
-        return household.sum(household.members("two_subsidies_person_amount", period)).astype(np.int64)
+        return members_total(household, "two_subsidies_person_amount", period)
 
 
 # --- explanation ---------------------------------------------------------------------------------------------
