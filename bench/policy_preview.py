@@ -1,7 +1,7 @@
 """Time the 调标 preview on the demo database (docs/policy-admin.md, "How fast the preview is").
 
     JIUZHU_MODE=demo .venv/bin/jiuzhu demo-setup --households 20000
-    JIUZHU_MODE=demo .venv/bin/python -m jiuzhu.policyadmin.bench_preview [--runs 3] [--scope 6109]
+    JIUZHU_MODE=demo .venv/bin/python bench/policy_preview.py [--runs 3] [--scope 6109]
 
 POSTs the preview of 农村低保标准 → 700.00 as the demo province policy admin through Django's test client (view,
 preview and template, as a browser would get it) and prints wall and CPU time of each run. Nothing is saved."""
@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:
