@@ -43,11 +43,14 @@ def normalise(code: str) -> str:
     return code
 
 
+def prefixes(code: str) -> tuple[str, ...]:
+    """A natural-length code and its ancestors, most specific first, then the national scope (no validation)."""
+    return (*(code[:n] for n in (12, 9, 6, 4, 2) if len(code) >= n), NATIONAL)
+
+
 def chain(code: str) -> tuple[str, ...]:
     """The scopes searched for a parameter, most specific first, ending with the national scope."""
-    code = normalise(code)
-    out = [code[:n] for n in (12, 9, 6, 4, 2) if len(code) >= n]
-    return (*out, NATIONAL)
+    return prefixes(normalise(code))
 
 
 def name(code: str) -> str:

@@ -48,7 +48,7 @@ def scope_chain(area: str) -> list[str]:
     try:
         return list(reversed(divisions.chain(area)))
     except ValueError:  # a code the vendored tables do not know (a test village): walk its prefixes
-        return ["", *[area[:n] for n in (2, 4, 6, 9, 12) if len(area) >= n]]
+        return list(reversed(divisions.prefixes(area)))
 
 
 def scope_name(code: str) -> str:
