@@ -103,3 +103,22 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_mac = models.CharField(max_length=64, default="0" * 64)
+
+
+class WorkdayOverride(models.Model):
+    """One day of a State Council holiday schedule (国务院办公厅关于部分节假日安排的通知) that the
+    ``chinesecalendar`` package does not have yet, or corrects: a holiday (``is_workday=False``) or a make-up
+    working day on a weekend (``is_workday=True``). A year with any row is a known year, so a year's notice is
+    imported whole (``jiuzhu workdays-import``); ``core.workdays`` reads the table once per computation."""
+
+    date = models.DateField(unique=True)
+    is_workday = models.BooleanField()
+    name = models.CharField(max_length=64)  # e.g. "2027年春节"
+    source = models.CharField(max_length=300)  # the notice's number (国办发明电〔2026〕…号) or URL
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()} {'上班' if self.is_workday else '放假'} {self.name}"
