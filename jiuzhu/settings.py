@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "jiuzhu.batch",
     "jiuzhu.synth",
     "jiuzhu.policyadmin",
+    "jiuzhu.cases",
     "jiuzhu.api",
     "jiuzhu.web",
 ]
