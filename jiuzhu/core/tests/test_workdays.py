@@ -465,4 +465,4 @@ def test_cli_exit_code_from_the_shell(tmp_path):
     env.pop("DATABASE_URL", None)
     p = subprocess.run([sys.executable, "-m", "jiuzhu.cli", "deadline", "2026-02-30", "3", "working"], env=env,
                        capture_output=True, text=True, timeout=120)
-    assert p.returncode == 2 and p.stdout == "" and "2026-02-30" in p.stderr
+    assert p.returncode == 2 and p.stdout == "" and "起算日期“2026-02-30”不是有效日期" in p.stderr

@@ -56,7 +56,7 @@ Example: jiuzhu deadline 2026-01-05 30 working  ->  2026-02-14 星期六（调�
         )
 
     def handle(self, *args, start, n, kind, pause, **options):
-        day = _parse_date(start, _("起始日期"))
+        day = _parse_date(start, _("起算日期"))
         count = _parse_count(n)
         if kind not in ("working", "calendar"):
             raise CommandError(_("期限类型应为 working（工作日）或 calendar（自然日），而不是“%(kind)s”") % {"kind": kind},
