@@ -7,8 +7,10 @@ urlpatterns = [
     path("api/v1/", include("jiuzhu.api.urls")),
     path("", include("jiuzhu.accounts.urls")),
     path("", include("jiuzhu.registry.urls")),
+    path("", include("jiuzhu.cases.urls")),
     path("", include("jiuzhu.policyadmin.urls_evaluate")),
     path("policy/", include("jiuzhu.policyadmin.urls")),
+    path("", include("jiuzhu.cases.urls_documents")),
     path("", include("jiuzhu.web.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -414,3 +414,15 @@ class ReserveEntry(models.Model):
             models.UniqueConstraint(fields=["township_code", "seq"], name="cases_reserve_town_seq"),
             models.CheckConstraint(condition=models.Q(balance__gte=0), name="cases_reserve_balance_gte_0"),
         ]
+
+
+class DocumentLookup(models.Model):
+    """One row per lookup on the public document check (``/verify/``) from an address, for its per-IP throttle
+    (like ``accounts.LoginAttempt``): in the database, so every worker process counts the same lookups. Rows
+    older than the window are deleted as new lookups arrive."""
+
+    ip = models.CharField(max_length=64)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "at"], name="cases_doclookup_ip_at")]

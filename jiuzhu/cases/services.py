@@ -440,6 +440,18 @@ def h_attach(ctx: Ctx) -> None:
     ctx.detail["attachment"] = att.pk
 
 
+def h_link_household(ctx: Ctx) -> None:
+    """Link the registered household (by its 户编号) — within the case's township only."""
+    from jiuzhu.registry.models import Household
+
+    no = str(ctx.data.get("household_no", "")).strip()
+    h = Household.objects.filter(household_no=no, area_code__startswith=ctx.case.township_code).first() if no else None
+    if h is None:
+        raise Refused(_("本乡镇（街道）没有户编号为“%(no)s”的在册家庭；请先在“家庭户”中登记。") % {"no": no[:24]})
+    ctx.changes |= {"household": h, "area_code": h.area_code}
+    ctx.detail["household_no"] = h.household_no
+
+
 def h_transfer(ctx: Ctx) -> None:
     _need(ctx, "to_area", "reason")
     to = str(ctx.data["to_area"])
@@ -884,7 +896,7 @@ def h_triage(ctx: Ctx) -> None:
 
 HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "accept": h_accept, "request_materials": h_request_materials, "supply_materials": h_supply_materials,
-    "sign": h_sign, "attach": h_attach, "transfer": h_transfer, "withdraw": h_withdraw, "terminate": h_terminate,
+    "sign": h_sign, "attach": h_attach, "link_household": h_link_household, "transfer": h_transfer, "withdraw": h_withdraw, "terminate": h_terminate,
     "record_investigation": h_record_investigation, "request_verification": h_request_verification,
     "run_verification": h_run_verification, "extend": h_extend, "propose": h_propose,
     "record_objection": h_record_objection, "reinvestigate": h_reinvestigate, "democratic_review": h_democratic_review,

@@ -10,10 +10,10 @@ import pytest
 
 from jiuzhu.accounts.roles import Role
 from jiuzhu.cases import services
-from jiuzhu.cases.models import Case, Deadline, ProcedureSetting, Publicity, ReserveEntry, StaffRelative
+from jiuzhu.cases.models import Deadline, ProcedureSetting, Publicity, ReserveEntry, StaffRelative
 from jiuzhu.core import crypto
 from jiuzhu.core.models import AuditEvent
-from jiuzhu.testing.fixtures import COUNTY, TOWN_A, TOWN_B, make_user, villages
+from jiuzhu.testing.fixtures import COUNTY, TOWN_A, make_user, villages
 
 from .kit import act, head_id, registered_household, signed
 

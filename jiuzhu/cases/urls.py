@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cases"
+urlpatterns = [
+    path("cases/", views.case_list, name="list"),
+    path("cases/new/", views.case_new, name="new"),
+    path("cases/deadlines/", views.deadline_list, name="deadlines"),
+    path("cases/reserve/", views.reserve, name="reserve"),
+    path("cases/relatives/", views.relatives, name="relatives"),
+    path("cases/attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("cases/<int:pk>/", views.case_detail, name="detail"),
+    path("cases/<int:pk>/act/<slug:action>/", views.case_action, name="action"),
+]
