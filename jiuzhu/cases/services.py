@@ -306,8 +306,10 @@ def _perform(*, actor: Any, case_id: int, action: str, version: int, data: dict[
         before = case.state
         after = act.target or before
         changes = ctx.changes | {"state": after, "version": version + 1, "updated_at": timezone.now()}
-        if action not in ("attach", "sign") and _is_staff(actor) and actor.role == Role.CASEWORKER and "owner" not in changes:
-            changes["owner"] = actor
+        if action not in ("attach", "sign") and _is_staff(actor) and actor.role == Role.CASEWORKER:
+            changes.setdefault("owner", actor)
+            if case.first_officer_id is None:  # 首问负责: an online request's first officer is whoever takes it up
+                changes["first_officer"] = actor
         if Case.objects.filter(pk=case.pk, version=version).update(**changes) != 1:
             raise Stale(_("此案件已被他人更新，请查看最新状态后重试；您填写的内容已保留。"))
         for k, v in changes.items():

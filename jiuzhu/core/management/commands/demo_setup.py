@@ -81,4 +81,8 @@ class Command(BaseCommand):
         users = ensure_demo_accounts()
         say(f"accounts: {len(users)} demo accounts ready ({', '.join(u.username for u in users)}); "
             "`jiuzhu demo-accounts` lists them with their password")  # fmt: skip
+        from jiuzhu.cases.demo import ensure_demo_cases
+
+        made = ensure_demo_cases(DEMO_COUNTY, {u.username: u for u in users})
+        say(f"cases: {made} demo requests created, reserve funds topped up" if made else "cases: present, reused")
         say(self.style.SUCCESS(f"demo-setup done in {time.perf_counter() - t0:.1f} s"))
