@@ -214,6 +214,8 @@ def _programme(case: Case) -> str:
 
 
 def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return _("是") if v else _("否")
     if isinstance(v, str):
         return v
     if isinstance(v, dict | list):
@@ -223,19 +225,33 @@ def _value(v: Any) -> str:
 
 
 def _time_limit(case: Case) -> str:
-    """The legal time limit: the overall deadline, or the procedure's own pausable one (特困, the short ones)."""
-    rows = {d.key: d for d in case.deadlines.all()}
-    d = rows.get("overall")
-    if d is None:
-        d = next((rows[r.key] for r in procedure(case.programme).deadlines if r.pausable and r.key in rows), None)
-    if d is None:
-        return "—"
-    if d.met_on is not None:
-        return _("%(l)s：已于%(d)s办结") % {"l": d.label, "d": _date(d.met_on)}
+    """The legal time limit and its due date: the overall limit (低保), or the procedure's own pausable one (特困,
+    the short procedures). Empty when the procedure has none (临时救助)."""
+    from .services import setting_for
+
+    rules = sorted((r for r in procedure(case.programme).deadlines if r.pausable), key=lambda r: r.key != "overall")
+    rows = {d.key: d for d in case.deadlines.filter(key__in=[r.key for r in rules])}
+    rule = next((r for r in rules if r.key in rows), None)
+    if rule is None:
+        return ""
+    d = rows[rule.key]
+    if rule.key == "overall":
+        days = rule.days(case, setting_for(case.area_code)) if callable(rule.days) else rule.days
+        text = _("自受理之日起%(n)d个工作日内办结（补正材料期间不计入）") % {"n": days}
+    else:
+        text = _("%(l)s（补正材料期间不计入）") % {"l": d.label}
     if d.due_on is None:
-        return _("%(l)s：补正材料期间暂停计算，补齐后继续计算") % {"l": d.label}
-    text = _("%(l)s：%(d)s前办结（补正材料期间不计入）") % {"l": d.label, "d": _date(d.due_on)}
-    return text + (_("，按工作日估算") if d.estimated else "")
+        return text + _("；补正材料期间暂停计算，补齐后继续计算")
+    text += _("，应于%(d)s前办结") % {"d": _date(d.due_on)}
+    return text + (_("（按工作日估算）") if d.estimated else "")
+
+
+# Signs the engine's explanations use that the CID font (GBK) lacks, as their GBK look-alikes (else 〓).
+_LOOKALIKES = str.maketrans({"\u2212": "\uff0d"})  # minus sign → fullwidth hyphen-minus
+
+
+def _gbk(text: str) -> str:
+    return text.translate(_LOOKALIKES)
 
 
 def _salutation(case: Case) -> Para:
@@ -259,7 +275,6 @@ def _receipt(case: Case) -> tuple[list[Block], list[str]]:
             (_("收件日期"), _date(case.received_on)), (_("受理日期"), _date(case.accepted_on)),
             (_("受理单位"), township_authority(case)), (_("首问责任人"), officer),
         ]),  # fmt: skip
-        Fields([(_("办理时限"), _time_limit(case))], columns=1),
         Heading(_("办理进度查询")),
         Para(_("您可以登录社会救助网上服务平台“进度查询”（%(path)s），输入案件编号和提交申请时告知您的查询码，"
                "查看办理进度。查询码只在提交申请时告知一次，本通知书不载明查询码，请妥善保管，不要告诉他人。")
@@ -268,6 +283,9 @@ def _receipt(case: Case) -> tuple[list[Block], list[str]]:
         Para(_("办理期间，工作人员将入户调查，并经您授权开展家庭经济状况核对，请如实提供情况、予以配合。"
                "如有疑问，可向首问责任人咨询。")),  # fmt: skip
     ]
+    limit = _time_limit(case)
+    if limit:
+        blocks.insert(3, Fields([(_("办理时限"), limit)], columns=1))
     return blocks, [_("申请人签收")]
 
 
@@ -349,7 +367,7 @@ def _parameters(explanation: dict[str, Any]) -> list[Block]:
         rows.append([str(p.get("label") or p.get("key") or ""), value, str(p.get("source") or "—"),
                      str(p.get("article") or "—"), str(p.get("confidence") or "—")])  # fmt: skip
     return [Heading(_("引用的政策参数")),
-            Table([_("参数"), _("取值"), _("依据文件"), _("条款"), _("可信度")], rows, col_widths=[3, 3, 4, 2, 1])]  # fmt: skip
+            Table([_("参数"), _("取值"), _("依据文件"), _("条款"), _("可信度")], rows, col_widths=[3, 3, 4, 2, 1.3])]  # fmt: skip
 
 
 def _reasons(decision: Decision) -> list[Block]:
@@ -358,7 +376,7 @@ def _reasons(decision: Decision) -> list[Block]:
         reasons = [decision.reasons.strip()]
     if not reasons:
         return [Para("—")]
-    return [Para(f"{i}. {r}", indent=False) for i, r in enumerate(reasons, 1)]
+    return [Para(f"{i}. {_gbk(r)}", indent=False) for i, r in enumerate(reasons, 1)]
 
 
 def _level(level: str) -> str:
