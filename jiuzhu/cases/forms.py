@@ -16,6 +16,7 @@ from .models import Programme, Signature, TempType
 from .services import EXTENSION_REASONS, MATERIALS
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
+DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})  # the browser's date field wants ISO
 
 
 def style(form: forms.Form) -> None:
@@ -34,7 +35,7 @@ def style(form: forms.Form) -> None:
 
 class ActionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    on = forms.DateField(label=_("办理日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+    on = forms.DateField(label=_("办理日期"), required=False, widget=DATE,
                          help_text=_("默认今天；补录纸质办理的日期时可填更早的日期。"))  # fmt: skip
     reason = forms.CharField(label=_("说明"), required=False, max_length=2000, widget=TEXTAREA)
 
@@ -96,7 +97,7 @@ class TransferForm(ActionForm):
 
 
 class InvestigationForm(ActionForm):
-    visited_on = forms.DateField(label=_("调查日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(label=_("调查日期"), widget=DATE)
     mode = forms.ChoiceField(label=_("方式"), choices=[("onsite", _("入户")), ("remote", _("电话/视频（重大突发事件期间）"))])
     investigators = forms.CharField(label=_("调查人员（2人以上，用顿号分隔）"), max_length=200)
     present_members = forms.CharField(label=_("在场家庭成员"), required=False, max_length=200)
@@ -123,7 +124,7 @@ class ObjectionForm(ActionForm):
 
 
 class ReviewForm(ActionForm):
-    held_on = forms.DateField(label=_("评议日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = forms.DateField(label=_("评议日期"), widget=DATE)
     participants = forms.CharField(label=_("参加人员"), max_length=2000, widget=TEXTAREA)
     minutes = forms.CharField(label=_("评议记录"), max_length=8000, widget=TEXTAREA)
     votes_for = forms.IntegerField(label=_("同意票数"), min_value=0, max_value=999)
@@ -153,11 +154,11 @@ class MoneyForm(ActionForm):
 
 
 class InstalmentForm(MoneyForm):
-    due_on = forms.DateField(label=_("发放日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(label=_("发放日期"), widget=DATE)
 
 
 class ConferenceForm(MoneyForm):
-    held_on = forms.DateField(label=_("会议日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = forms.DateField(label=_("会议日期"), widget=DATE)
     participants = forms.CharField(label=_("参会单位和人员"), max_length=2000, widget=TEXTAREA)
     minutes = forms.CharField(label=_("会议纪要"), max_length=8000, widget=TEXTAREA)
 

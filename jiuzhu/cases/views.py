@@ -133,7 +133,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     labels = {a.key: a.label for a in proc.actions.values()}
     history = [{"t": t, "label": labels.get(t.action, _("提交申请") if t.action == "create" else t.action)}
                for t in case.transitions.order_by("pk")]  # fmt: skip
-    docs = available_documents(case)
+    docs = available_documents(case, perms)
     return render(request, "cases/case_detail.html", {
         "case": case, "name": _name(case.applicant_name, perms), "state": STATES.get(case.state, case.state),
         "public_state": PUBLIC_STATES.get(case.state, ""), "deadlines": dls, "actions": actions, "needs": needs,
@@ -149,21 +149,13 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     })  # fmt: skip
 
 
-def available_documents(case: Case) -> list[tuple[str, str]]:
-    """The printable notices whose facts exist (the documents module serves them)."""
-    out = [("receipt", _("受理回执"))] if case.accepted_on or case.state != "received" else []
-    if case.material_notices.exists():
-        out.append(("deficiency", _("一次性告知书")))
-    if case.investigations.exists():
-        out.append(("investigation", _("入户调查表")))
-    d = case.decisions.order_by("-pk").first()
-    if d is not None and d.approved:
-        out.append(("confirmation", _("批准通知书")))
-    if d is not None and not d.approved:
-        out.append(("rejection", _("不予批准通知书")))
-    if case.programme == Programme.TEMPORARY and (case.amount is not None):
-        out.append(("temp_approval", _("临时救助审批表")))
-    return out
+def available_documents(case: Case, perms: frozenset[str]) -> list[tuple[str, str]]:
+    """The printable notices whose facts exist, for roles that may print them (the documents module decides)."""
+    from . import documents
+
+    if roles.VIEW_NAMES not in perms:
+        return []
+    return [(k, documents.short_name(case, k)) for k in documents.available(case)]
 
 
 def _form_for(action: str, case: Case, data: Any = None, files: Any = None) -> ActionForm:

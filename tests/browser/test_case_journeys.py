@@ -1,0 +1,137 @@
+"""Acceptance 1 and 2 of the applications issue, in Chromium: each journey clicks through the real pages as the
+township caseworker and the county reviewer (two browser sessions), and the applicant follows it on the portal.
+
+Waiting out the 7-day publicity is the one thing a browser cannot do: the test moves the posted notice's dates
+back by eight days in the database ("a week passes") and says so where it happens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db.models import F
+from playwright.sync_api import Page, expect
+
+from jiuzhu.cases.models import Case, Publicity
+from jiuzhu.cases.tests.kit import head_id, registered_household
+from jiuzhu.testing.fixtures import PASSWORD, TOWN_A, make_personas, villages
+
+from .conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def session(browser, live_server) -> Iterator[Any]:
+    """open(username) → a logged-in page of its own browser context; no foreign requests, no browser errors."""
+    opened: list[tuple[Any, list[str], list[str]]] = []
+
+    def open_(username: str | None) -> Page:
+        ctx = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
+        pg = ctx.new_page()
+        external: list[str] = []
+        errors: list[str] = []
+        pg.on("request", lambda r: external.append(r.url) if not r.url.startswith(live_server.url) and not r.url.startswith("data:") else None)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        opened.append((ctx, external, errors))
+        if username:
+            pg.goto("/login/")
+            pg.fill("input[name=username]", username)
+            pg.fill("input[name=password]", PASSWORD)
+            pg.click("button[type=submit]")
+            pg.wait_for_load_state()
+        return pg
+
+    yield open_
+    ARTIFACTS.mkdir(exist_ok=True)
+    for ctx, external, errors in opened:
+        ctx.close()
+        assert external == [], f"requests to other origins: {external}"
+        assert errors == [], f"browser errors: {errors}"
+
+
+def do(pg: Page, case: Case, action: str, fields: dict[str, Any] | None = None, *, expect_state: str | None = None) -> None:
+    """Open the case page, click the action's button, fill its form, submit, and land back on the case page."""
+    pg.goto(f"/cases/{case.pk}/")
+    pg.click(f"[data-testid=action-{action}]")
+    pg.wait_for_url(re.compile(rf"/cases/{case.pk}/act/{action}/$"))
+    for name, value in (fields or {}).items():
+        loc = pg.locator(f"[name={name}]")
+        if isinstance(value, bool):
+            loc.set_checked(value)
+        elif isinstance(value, list):
+            for v in value:
+                pg.locator(f"[name={name}][value={v}]").check()
+        elif loc.first.evaluate("e => e.tagName") == "SELECT":
+            loc.select_option(str(value))
+        else:
+            loc.fill(str(value))
+    pg.click("[data-testid=submit]")
+    pg.wait_for_load_state()
+    if not re.search(rf"/cases/{case.pk}/$", pg.url):
+        errors = pg.locator("[data-testid=form-errors], .invalid-feedback").all_inner_texts()
+        raise AssertionError(f"{action} was refused: {errors}")
+    if expect_state:
+        expect(pg.locator("[data-testid=case-state]")).to_have_attribute("data-state", expect_state)
+
+
+def a_week_passes(case: Case) -> None:
+    """The 7-day publicity cannot be waited out in a test: move the notice back eight days."""
+    Publicity.objects.filter(case=case, kind="publicity").update(starts_on=F("starts_on") - dt.timedelta(days=8),
+                                                                ends_on=F("ends_on") - dt.timedelta(days=8))  # fmt: skip
+
+
+def pdf_ok(pg: Page, case: Case, kind: str) -> None:
+    r = pg.request.get(f"/cases/{case.pk}/documents/{kind}.pdf")
+    assert r.status == 200 and r.headers["content-type"] == "application/pdf" and r.body()[:5] == b"%PDF-", kind
+
+
+def test_dibao_window_to_publication(session):
+    """Staff side of the 低保 journey (the portal side is in test_portal_journey)."""
+    p = make_personas()
+    h = registered_household(p.caseworker_a, villages(TOWN_A)[0], size=2, name="王大山")
+    cw, rv = session("cw_a"), session("rv")
+    cw.goto("/cases/new/")
+    cw.select_option("[name=programme]", "dibao")
+    cw.select_option("[name=area_code]", h.area_code)
+    cw.fill("[name=applicant_name]", "王大山")
+    cw.fill("[name=applicant_id]", head_id(h))
+    cw.fill("[name=household_size]", "2")
+    cw.fill("[name=summary]", "务工收入中断，申请低保")
+    cw.click("[data-testid=submit]")
+    cw.wait_for_url(re.compile(r"/cases/\d+/$"))
+    case = Case.objects.get()
+    assert case.household_id == h.pk
+    do(cw, case, "request_materials", {"items": ["income_statement"], "signer_name": "王大山",
+                                       "signed_commitment": True, "signed_authorisation": True},
+       expect_state="awaiting_materials")  # fmt: skip
+    expect(cw.locator("[data-testid=due-overall]")).to_contain_text("暂停计时")
+    pdf_ok(cw, case, "deficiency")
+    do(cw, case, "supply_materials", expect_state="accepted")
+    expect(cw.locator("[data-testid=due-overall]")).to_contain_text(re.compile(r"\d{4}-\d{2}-\d{2}"))
+    do(cw, case, "start_investigation", expect_state="investigating")
+    do(cw, case, "record_investigation", {"investigators": "李四、赵五", "housing": "土坯房两间", "signed": True})
+    do(cw, case, "request_verification")
+    do(rv, case, "run_verification")
+    expect(rv.locator("[data-testid=stub-badge]")).to_be_visible()
+    do(cw, case, "propose", {"opinion": "家庭人均收入低于当地低保标准，拟同意"}, expect_state="publicity")
+    do(cw, case, "record_objection", {"content": "邻居反映其子在外务工收入较高"}, expect_state="objection")
+    do(cw, case, "democratic_review", {"participants": "村民代表9人", "minutes": "其子已分户另居", "votes_for": "8",
+                                       "votes_against": "1"})  # fmt: skip
+    a_week_passes(case)
+    do(cw, case, "submit_to_county", expect_state="county_review")
+    rv.goto(f"/cases/{case.pk}/act/confirm/")
+    expect(rv.locator("[data-testid=preview-amount]")).to_have_text(re.compile(r"^\d+\.\d{2}$"))
+    do(rv, case, "confirm", expect_state="approved")
+    case.refresh_from_db()
+    expect(rv.locator("[data-testid=case-amount]")).to_have_text(str(case.amount))
+    expect(rv.locator("[data-testid=decision]")).to_contain_text("低保")
+    for kind in ("receipt", "investigation", "confirmation"):
+        pdf_ok(rv, case, kind)
+    rv.screenshot(path=str(ARTIFACTS / "case-dibao-approved.png"), full_page=True)
+    pub = Publicity.objects.get(case=case, kind="publication")
+    assert pub.amount == case.amount
