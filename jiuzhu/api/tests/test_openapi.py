@@ -72,10 +72,11 @@ def test_every_route_is_listed(db):
         "/api/v1/auth/token", "/api/v1/me", "/api/v1/households", "/api/v1/households/{household_id}",
         "/api/v1/households/{household_id}/persons", "/api/v1/households/{household_id}/reveal",
         "/api/v1/persons", "/api/v1/persons/{person_id}", "/api/v1/persons/{person_id}/reveal",
-        "/api/v1/policy/evaluate",
+        "/api/v1/policy/evaluate", "/api/v1/cases/requests", "/api/v1/cases/{case_no}",
+        "/api/v1/cases/{case_no}/actions/{action}",
     }  # fmt: skip
     methods = {(p, m) for p, item in _schema()["paths"].items() for m in item if m in METHODS}
-    assert len(methods) == 14
+    assert len(methods) == 17
 
 
 def test_auth_and_error_responses_documented(db):
