@@ -31,7 +31,7 @@ from jiuzhu.core.masking import mask_name
 from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import get_scoped_or_404
 
-from . import assess, deadlines, services, storage
+from . import assess, deadlines, selectors, services, storage
 from .forms import ACTION_FORMS, NEEDS_CASE, ActionForm, IntakeForm, style
 from .models import Attachment, Case, Deadline, Programme, ReserveEntry, StaffRelative
 from .procedures import CLOSED_STATES, OPEN_STATES, PUBLIC_STATES, STATES, procedure
@@ -217,12 +217,9 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         except (services.Refused, storage.UploadRefused) as e:
             for m in getattr(e, "messages", [str(e)]):
                 form.add_error(None, m)
-            status = 422
         else:
             messages.success(request, _("已办理：%(a)s") % {"a": act.label})
             return redirect("cases:detail", pk=case.pk)
-    elif request.method == "POST":
-        status = 422
     return render(request, "cases/action.html", {"case": case, "act": act, "form": form, "preview": preview,
                                                  "state": STATES.get(case.state, case.state)}, status=status)  # fmt: skip
 
@@ -244,21 +241,11 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
 def deadline_list(request: HttpRequest) -> HttpResponse:
     """Overdue and due-soon work in the user's area, by officer (the daily list; ``jiuzhu deadlines`` prints it)."""
     today = timezone.localdate()
-    rows = due_items(Deadline.objects.restrict(request.user, roles.VIEW), today, soon_days=int(request.GET.get("days", 3) or 3))
+    rows = selectors.due_items(Deadline.objects.restrict(request.user, roles.VIEW), today, soon_days=int(d) if (d := request.GET.get("days", "")).isdecimal() and len(d) < 4 else 3)
     perms = _perms(request)
     for r in rows:
         r["name"] = _name(r["case"].applicant_name, perms)
     return render(request, "cases/deadlines.html", {"rows": rows, "today": today})
-
-
-def due_items(qs: Any, today: dt.date, soon_days: int = 3) -> list[dict[str, Any]]:
-    horizon = today + dt.timedelta(days=max(0, min(soon_days, 30)))
-    items = (qs.filter(met_on__isnull=True, due_on__isnull=False, due_on__lte=horizon,
-                       case__state__in=list(OPEN_STATES))
-             .select_related("case", "case__owner").order_by("due_on", "case_id"))  # fmt: skip
-    return [{"d": d, "case": d.case, "status": deadlines.status(d, today),
-             "officer": d.case.owner.display_name if d.case.owner else _("（未分配）"),
-             "state": STATES.get(d.case.state, d.case.state)} for d in items[:2000]]  # fmt: skip
 
 
 # ---- reserve fund ------------------------------------------------------------------------------------------------
