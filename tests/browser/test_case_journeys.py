@@ -135,3 +135,96 @@ def test_dibao_window_to_publication(session):
     rv.screenshot(path=str(ARTIFACTS / "case-dibao-approved.png"), full_page=True)
     pub = Publicity.objects.get(case=case, kind="publication")
     assert pub.amount == case.amount
+
+
+def _window_intake(cw: Page, h: Any, programme: str, **extra: str) -> Case:
+    cw.goto("/cases/new/")
+    cw.select_option("[name=programme]", programme)
+    cw.select_option("[name=area_code]", h.area_code)
+    cw.fill("[name=applicant_name]", "王大山")
+    cw.fill("[name=applicant_id]", head_id(h))
+    cw.fill("[name=summary]", "申请救助")
+    for k, v in extra.items():
+        if k == "temp_type":
+            cw.select_option("[name=temp_type]", v)
+        else:
+            cw.fill(f"[name={k}]", v)
+    cw.check("[name=signed_commitment]")
+    cw.check("[name=signed_authorisation]")
+    cw.fill("[name=signer_name]", "王大山")
+    cw.click("[data-testid=submit]")
+    cw.wait_for_url(re.compile(r"/cases/\d+/$"))
+    return Case.objects.order_by("-pk").first()  # type: ignore[return-value]
+
+
+def test_tekun_with_self_care_assessment(session):
+    from jiuzhu.registry.models import Person
+
+    p = make_personas()
+    h = registered_household(p.caseworker_a, villages(TOWN_A)[0], size=1, wage="0", financial="500")
+    Person.objects.filter(household=h).update(birth_date=dt.date(1948, 3, 1), labour_capacity="none")
+    cw, rv = session("cw_a"), session("rv")
+    case = _window_intake(cw, h, "tekun")
+    do(cw, case, "accept", expect_state="accepted")
+    do(cw, case, "start_investigation", expect_state="investigating")
+    do(cw, case, "record_investigation", {"investigators": "李四、赵五", "signed": True})
+    do(cw, case, "request_verification")
+    do(rv, case, "run_verification")
+    do(cw, case, "propose", {"opinion": "无劳动能力、无生活来源，拟同意"}, expect_state="publicity")
+    a_week_passes(case)
+    do(cw, case, "submit_to_county", expect_state="county_review")
+    rv.goto(f"/cases/{case.pk}/")
+    expect(rv.locator("[data-testid=flag-random]")).to_be_visible()  # the county's ≥ 30 % on-site check
+    do(rv, case, "record_investigation", {"investigators": "县甲、县乙", "signed": True})
+    person = h.members.get()
+    do(rv, case, "assess_self_care", {"person": str(person.pk), "eating": True, "dressing": True, "walking": True,
+                                      "assessor": "县民政局评估组"})  # fmt: skip
+    do(rv, case, "confirm", expect_state="approved")
+    pdf_ok(rv, case, "confirmation")
+
+
+def test_temporary_emergency_paid_first_then_paperwork(session):
+    from decimal import Decimal
+
+    from jiuzhu.cases import services
+
+    p = make_personas()
+    services.reserve_append(township=TOWN_A, kind="topup", amount=Decimal("10000.00"), on=dt.date(2026, 1, 1), actor=p.reviewer)
+    h = registered_household(p.caseworker_a, villages(TOWN_A)[0], size=3)
+    cw = session("cw_a")
+    case = _window_intake(cw, h, "temporary", temp_type="emergency", temp_tier="1")
+    do(cw, case, "advance_pay", {"amount": "800.00"}, expect_state="advance_paid")
+    expect(cw.locator("[data-testid=due-paperwork]")).to_contain_text(re.compile(r"\d{4}-\d{2}-\d{2}"))
+    cw.goto("/cases/reserve/")
+    expect(cw.locator("[data-testid=reserve-balance]")).to_have_text("9200.00")
+    do(cw, case, "record_investigation", {"investigators": "李四、赵五", "mode": "remote", "reason": "火灾当晚电话核实",
+                                          "signed": True})  # fmt: skip
+    do(cw, case, "complete_paperwork", {"reason": "火灾致房屋损毁，已核实并补签"}, expect_state="approved")
+    expect(cw.locator("[data-testid=due-paperwork]")).to_contain_text("按时办结")
+    pdf_ok(cw, case, "temp_approval")
+
+
+def test_temporary_that_needs_county_approval(session):
+    p = make_personas()
+    h = registered_household(p.caseworker_a, villages(TOWN_A)[0], size=4, wage="0", financial="500")
+    cw, rv = session("cw_a"), session("rv")
+    case = _window_intake(cw, h, "temporary", temp_type="expenditure", temp_tier="3")
+    do(cw, case, "accept", expect_state="accepted")
+    do(cw, case, "start_investigation", expect_state="investigating")
+    do(cw, case, "record_investigation", {"investigators": "李四、赵五", "signed": True})
+    do(cw, case, "propose", {"opinion": "因病支出过大，拟救助"}, expect_state="publicity")
+    a_week_passes(case)
+    cw.goto(f"/cases/{case.pk}/act/township_approve/")
+    cw.click("[data-testid=submit]")
+    expect(cw.locator("[data-testid=form-errors]")).to_contain_text(re.compile("超过乡镇审批额度|报县级审批"))
+    do(cw, case, "submit_to_county", expect_state="county_review")
+    rv.goto(f"/cases/{case.pk}/act/confirm/")
+    expect(rv.locator("[data-testid=engine-preview]")).to_contain_text("审批层级")
+    level = rv.locator("[data-testid=engine-preview]").inner_text()
+    if "一事一议" in level:
+        do(rv, case, "refer_conference", {"reason": "金额超过县级审批额度"}, expect_state="conference")
+        do(rv, case, "conference_decide", {"participants": "民政、卫健、医保", "minutes": "一事一议，同意救助",
+                                           "amount": "20000.00"}, expect_state="approved")  # fmt: skip
+    else:
+        do(rv, case, "confirm", expect_state="approved")
+    pdf_ok(rv, case, "temp_approval")

@@ -172,3 +172,60 @@ def test_emergency_advance_payment_from_the_reserve_fund(personas):
     case.refresh_from_db()
     assert case.state == "approved" and case.amount == Decimal("500.00")
     assert ReserveEntry.objects.filter(case=case).count() == 1
+
+
+def test_tekun_with_self_care_assessment_and_random_check(personas):
+    from jiuzhu.registry.models import Person
+
+    cw, rv = personas.caseworker_a, personas.reviewer
+    h = registered_household(cw, villages(TOWN_A)[0], size=1, wage="0", financial="500")
+    Person.objects.filter(household=h).update(birth_date=D(1948, 3, 1), labour_capacity="none")
+    case, _ = services.intake(actor=cw, programme="tekun", channel="window", area_code=h.area_code,
+                              applicant_name="王大山", applicant_id=head_id(h), received_on=D(2026, 3, 2),
+                              signatures=signed())  # fmt: skip
+    act(cw, case, "accept", D(2026, 3, 2))
+    assert _deadline(case, "opinion").due_on == D(2026, 3, 23)  # 15 wd after 3-02: 3-03..3-06 (4), 3-09..13 (9), 3-16..20 (14), 3-23
+    act(cw, case, "start_investigation", D(2026, 3, 3))
+    act(cw, case, "record_investigation", D(2026, 3, 3), investigators="甲,乙", signed=True)
+    act(cw, case, "request_verification", D(2026, 3, 3))
+    act(rv, case, "run_verification", D(2026, 3, 4))
+    act(cw, case, "propose", D(2026, 3, 4), opinion="无劳动能力、无生活来源、无法定赡养人，拟同意")
+    act(cw, case, "submit_to_county", D(2026, 3, 12))
+    case.refresh_from_db()
+    assert case.random_check  # the first 特困 case of the county this year is always checked (≥ 30 %)
+    with pytest.raises(services.Refused) as e:
+        act(rv, case, "confirm", D(2026, 3, 13))
+    assert "抽查" in str(e.value) and "自理" in str(e.value)
+    act(rv, case, "record_investigation", D(2026, 3, 13), investigators="县甲,县乙", signed=True)
+    person = h.members.get()
+    act(rv, case, "assess_self_care", D(2026, 3, 13), person=str(person.pk), eating=True, dressing=True, transfer=False,
+        toileting=False, walking=True, bathing=False, assessor="县民政局评估组")  # fmt: skip
+    person.refresh_from_db()
+    assert person.self_care == "partial" and person.economy.self_care_failed == 3
+    act(rv, case, "confirm", D(2026, 3, 13))
+    case.refresh_from_db()
+    assert case.state == "approved" and case.amount > 0 and case.start_month == D(2026, 4, 1)
+
+
+def test_temporary_above_the_township_limit_needs_the_county(personas):
+    cw, rv = personas.caseworker_a, personas.reviewer
+    h = registered_household(cw, villages(TOWN_A)[0], size=4, wage="0", financial="500")
+    case, _ = services.intake(actor=cw, programme="temporary", channel="window", area_code=h.area_code,
+                              applicant_name="王大山", applicant_id=head_id(h), temp_type="expenditure", temp_tier=3,
+                              received_on=D(2026, 3, 2), signatures=signed())  # fmt: skip
+    act(cw, case, "accept", D(2026, 3, 2))
+    act(cw, case, "start_investigation", D(2026, 3, 3))
+    act(cw, case, "record_investigation", D(2026, 3, 3), investigators="甲,乙", signed=True)
+    act(cw, case, "propose", D(2026, 3, 4), opinion="因病支出过大，拟救助")
+    level = services.assess.run(case, D(2026, 3, 12))["temporary"].details["approval_level"]
+    assert level in ("county", "one_matter")
+    with pytest.raises(services.Refused, match="报县级审批|超过乡镇"):
+        act(cw, case, "township_approve", D(2026, 3, 12))
+    act(cw, case, "submit_to_county", D(2026, 3, 12))
+    if level == "county":
+        act(rv, case, "confirm", D(2026, 3, 13))
+    else:
+        act(rv, case, "refer_conference", D(2026, 3, 13))
+        act(rv, case, "conference_decide", D(2026, 3, 20), participants="民政、卫健、医保", minutes="一事一议", amount="20000.00")
+    case.refresh_from_db()
+    assert case.state == "approved" and case.decisions.get().level in ("county", "conference")
