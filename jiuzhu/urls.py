@@ -12,5 +12,6 @@ urlpatterns = [
     path("policy/", include("jiuzhu.policyadmin.urls")),
     path("", include("jiuzhu.cases.urls_documents")),
     path("", include("jiuzhu.web.urls")),
+    path("portal/", include("jiuzhu.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
