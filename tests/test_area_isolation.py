@@ -1,6 +1,10 @@
 """Acceptance 2 (SECURITY AC-IDOR): random (user, object, operation) triples over pages, search, export and the
 API, each compared with an oracle built from the division tree (walking parent links, not code prefixes).
-Out-of-area and missing objects must be indistinguishable (same status, same body)."""
+Out-of-area and missing objects must be indistinguishable (same status, same body).
+
+Cases too: the case page, an action page (403 where the role may not act, ``services.may``), an action POST
+(a household link with a bogus number: refused, 422, where allowed — and the case never changes), a printed
+notice, an attachment download, and the API's case status."""
 
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ from django.test import Client
 
 from jiuzhu.accounts import roles
 from jiuzhu.accounts.roles import Role
+from jiuzhu.cases import services, storage
+from jiuzhu.cases.models import Attachment, Case
+from jiuzhu.cases.procedures import procedure
 from jiuzhu.core import crypto
 from jiuzhu.core.models import Division
 from jiuzhu.registry.models import Household, Person
@@ -33,6 +40,8 @@ from jiuzhu.testing.fixtures import (
 pytestmark = pytest.mark.django_db
 TRIALS = int(os.environ.get("JIUZHU_ISOLATION_TRIALS", "10000"))
 MISSING = 987654321
+MISSING_CASE_NO = "SQ-610902100-2026-99999"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def in_subtree(area: str | None, code: str) -> bool:
@@ -56,6 +65,8 @@ class World:
     persons: list[Person]
     id_numbers: dict[int, str]
     visible: dict[tuple[int, str], bool]
+    cases: list[Case]
+    attachments: list[Attachment]
 
 
 @pytest.fixture
@@ -75,6 +86,20 @@ def world(tree) -> World:
             households.append(make_household(actor, v, size=1 + i % 3, name=f"测{'甲乙丙丁'[i % 4]}"))
     persons = list(Person.objects.all())
     ids = {p.pk: crypto.decrypt(p.id_number_enc, context="person.id_number") for p in persons}
+    # Three cases per township (the first villages, so the village assistant has some): received, accepted
+    # (its receipt prints), and 临时救助; one attachment each.
+    cases, attachments = [], []
+    for town, actor in maker.items():
+        for i, v in enumerate(villages(town)[:3]):
+            case, _code = services.intake(
+                actor=actor, programme="temporary" if i == 2 else "dibao", channel="window", area_code=v,
+                applicant_name=f"案{'甲乙丙'[i]}", temp_type="expenditure" if i == 2 else "",
+                signatures=[("commitment", "申请人"), ("authorisation", "申请人")])  # fmt: skip
+            if i == 1:
+                case = services.perform(actor=actor, case_id=case.pk, action="accept", version=case.version)
+            attachments.append(services.add_attachment(case=case, actor=actor, kind="材料",
+                                                       checked=storage.check("材料.pdf", PDF)))  # fmt: skip
+            cases.append(case)
     clients = {}
     for u in users:
         c = Client()
@@ -87,9 +112,9 @@ def world(tree) -> World:
             tokens[u.pk] = r.json()["token"]
     visible = {}
     for u in users:
-        for code in {h.area_code for h in households}:
+        for code in {h.area_code for h in households} | {c.area_code for c in cases}:
             visible[(u.pk, code)] = in_subtree(u.area_id, code)
-    return World(users, clients, tokens, households, persons, ids, visible)
+    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments)
 
 
 def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
@@ -97,10 +122,79 @@ def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
 
 
 OPERATIONS = ["household_page", "person_page", "household_edit_page", "person_edit_page", "reveal",
-              "search_name", "search_id", "search_no", "export", "api_household", "api_person", "api_search"]
+              "search_name", "search_id", "search_no", "export", "api_household", "api_person", "api_search",
+              "case_page", "case_action_page", "case_action_post", "case_document", "attachment", "api_case"]
+
+
+def same_as_missing(c: Client, r: Any, path: str, method: str = "GET", data: Any = None) -> bool:
+    m = c.get(path) if method == "GET" else c.post(path, data)
+    return (m.status_code, m.content) == (r.status_code, r.content)
+
+
+def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
+    """The case operations. Expected: out of area (or without the permission the page needs) → 404 exactly like
+    a missing case; in area → 200, or 403 on an action the role may not take, or 422 for the refused link."""
+    c = w.clients[user.pk]
+    case = rng.choice(w.cases)
+    if op == "case_page":
+        path, missing, expect = f"/cases/{case.pk}/", f"/cases/{MISSING}/", 200
+        ok = allowed(w, user, case.area_code, roles.VIEW)
+    elif op == "case_document":
+        path, missing = f"/cases/{case.pk}/documents/receipt.pdf", f"/cases/{MISSING}/documents/receipt.pdf"
+        ok = allowed(w, user, case.area_code, roles.VIEW_NAMES)
+        expect = 200 if case.accepted_on is not None else 404  # the receipt prints once the case is accepted
+    elif op == "attachment":
+        att = rng.choice(w.attachments)
+        path, missing, expect = f"/cases/attachments/{att.pk}/", f"/cases/attachments/{MISSING}/", 200
+        ok = allowed(w, user, att.area_code, roles.VIEW_NAMES)
+    elif op == "api_case":
+        token = w.tokens.get(user.pk)
+        if token is None:
+            return None  # admin roles need TOTP for tokens
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        r = Client().get(f"/api/v1/cases/{case.case_no}", **auth)
+        expect = 200 if allowed(w, user, case.area_code, roles.VIEW) else 404
+        if r.status_code != expect:
+            return f"{op} {user.username} {case.area_code}: {r.status_code} != {expect}"
+        if expect == 404:
+            m = Client().get(f"/api/v1/cases/{MISSING_CASE_NO}", **auth)
+            if (m.status_code, m.content) != (r.status_code, r.content):
+                return f"{op}: out-of-area differs from missing"
+        return None
+    else:  # the action page (GET) and a refused action (POST)
+        key = "accept" if op == "case_action_page" else "link_household"
+        path, missing = f"/cases/{case.pk}/act/{key}/", f"/cases/{MISSING}/act/{key}/"
+        ok = allowed(w, user, case.area_code, roles.VIEW)
+        may = services.may(user, case, procedure(case.programme).actions[key])
+        expect = (422 if op == "case_action_post" else 200) if may else 403
+        if op == "case_action_post":
+            before = Case.objects.filter(pk=case.pk).values("state", "version", "household_id", "area_code").get()
+            data = {"version": before["version"], "household_no": "H000000"}
+            r = c.post(path, data)
+            after = Case.objects.filter(pk=case.pk).values("state", "version", "household_id", "area_code").get()
+            if after != before:
+                return f"{op} {user.username} {case.area_code}: the case changed {before} -> {after}"
+            if ok and may:  # refused: the page again with the reason (422; 200 since the page keeps its status)
+                if r.status_code not in (200, 422) or "H000000" not in r.content.decode():
+                    return f"{op} {user.username} {case.area_code}: {r.status_code}, not refused"
+            elif r.status_code != (expect if ok else 404):
+                return f"{op} {user.username} {case.area_code}: {r.status_code} != {expect if ok else 404}"
+            if not ok and not same_as_missing(c, r, missing, "POST", data):
+                return f"{op}: out-of-area differs from missing"
+            return None
+    expect = expect if ok else 404
+    r = c.get(path)
+    if r.status_code != expect:
+        return f"{op} {user.username} {case.area_code}: {r.status_code} != {expect}"
+    if expect == 404 and not same_as_missing(c, r, missing):
+        return f"{op}: out-of-area differs from missing"
+    return None
 
 
 def run_trial(w: World, rng: random.Random, user: Any, op: str, counts: Counter) -> str | None:
+    if op.startswith("case") or op in ("attachment", "api_case"):
+        counts[op] += 1
+        return case_trial(w, rng, user, op)
     c = w.clients[user.pk]
     h = rng.choice(w.households)
     p = rng.choice(w.persons)
