@@ -228,3 +228,78 @@ def test_temporary_that_needs_county_approval(session):
     else:
         do(rv, case, "confirm", expect_state="approved")
     pdf_ok(rv, case, "temp_approval")
+
+
+def _track(pg: Page, case_no: str, code: str) -> str:
+    pg.goto("/portal/track/")
+    pg.fill("[name=case_no]", case_no)
+    pg.fill("[name=code]", code)
+    pg.click("form:has([name=code]) button[type=submit]")
+    pg.wait_for_load_state()
+    return pg.locator("[data-testid=public-status]").first.inner_text()
+
+
+def test_dibao_from_the_portal_with_the_applicant_following_it(session):
+    """Acceptance 1: online application → acceptance with a deficiency notice → materials supplied (uploaded on
+    the portal) → investigation → verification (stub) → publicity with an objection → democratic review →
+    county confirmation → publication list; the applicant sees each status on the portal."""
+    p = make_personas()
+    h = registered_household(p.caseworker_a, villages(TOWN_A)[0], size=2, name="王大山")
+    applicant = session(None)
+    applicant.set_viewport_size({"width": 390, "height": 844})  # a phone
+    applicant.goto(f"/portal/apply/?township={TOWN_A}")
+    applicant.select_option("[name=programme]", "dibao")
+    applicant.select_option("[name=village]", h.area_code)
+    applicant.fill("[name=applicant_name]", "王大山")
+    applicant.fill("[name=id_number]", head_id(h))
+    applicant.fill("[name=phone]", "13800138000")
+    applicant.fill("[name=household_size]", "2")
+    applicant.fill("[name=reason]", "务工收入中断，家庭生活困难")
+    applicant.check("[name=commitment]")
+    applicant.check("[name=authorisation]")
+    applicant.fill("[name=signer_name]", "王大山")
+    applicant.click("[data-testid=apply-form] button[type=submit]")
+    case_no = applicant.locator("[data-testid=case-no]").inner_text().strip()
+    code = applicant.locator("[data-testid=tracking-code]").inner_text().strip()
+    case = Case.objects.get(case_no=case_no)
+    assert case.channel == "portal" and case.household_id == h.pk and case.signatures.count() == 2
+    assert "等待" in _track(applicant, case_no, code)
+
+    cw, rv = session("cw_a"), session("rv")
+    do(cw, case, "request_materials", {"items": ["income_statement"]}, expect_state="awaiting_materials")
+    assert "补充材料" in _track(applicant, case_no, code)
+    expect(applicant.locator("[data-testid=notice]")).to_contain_text("家庭收入情况书面声明")
+    applicant.set_input_files(f"#files-{case.pk}", files=[{"name": "收入声明.pdf", "mimeType": "application/pdf",
+                                                           "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"}])  # fmt: skip
+    applicant.click(f"form:has(#files-{case.pk}) button[type=submit]")
+    expect(applicant.locator("[data-testid=uploaded]")).to_be_visible()
+    assert case.attachments.filter(uploaded_via="portal").count() == 1
+    do(cw, case, "supply_materials", expect_state="accepted")
+    assert "已受理" in _track(applicant, case_no, code)
+    do(cw, case, "start_investigation", expect_state="investigating")
+    do(cw, case, "record_investigation", {"investigators": "李四、赵五", "signed": True})
+    do(cw, case, "request_verification")
+    do(rv, case, "run_verification")
+    assert "调查" in _track(applicant, case_no, code)
+    do(cw, case, "propose", {"opinion": "拟同意"}, expect_state="publicity")
+    assert "公示" in _track(applicant, case_no, code)
+    applicant.goto(f"/portal/publicity/{h.area_code}/")
+    expect(applicant.locator("[data-testid=board-publicity]")).to_contain_text("王*山")
+    assert "王大山" not in applicant.content()
+    do(cw, case, "record_objection", {"content": "有人反映其子收入较高"}, expect_state="objection")
+    assert "复查" in _track(applicant, case_no, code)
+    do(cw, case, "democratic_review", {"participants": "村民代表9人", "minutes": "其子已分户", "votes_for": "9",
+                                       "votes_against": "0"})  # fmt: skip
+    a_week_passes(case)
+    do(cw, case, "submit_to_county", expect_state="county_review")
+    assert "县级" in _track(applicant, case_no, code)
+    do(rv, case, "confirm", expect_state="approved")
+    case.refresh_from_db()
+    assert "批准" in _track(applicant, case_no, code)
+    expect(applicant.locator("[data-testid=decision-amount]")).to_contain_text(str(case.amount))
+    applicant.goto(f"/portal/publicity/{h.area_code}/")
+    expect(applicant.locator("[data-testid=board-publication]")).to_contain_text("王*山")
+    expect(applicant.locator("[data-testid=board-publication]")).to_contain_text(str(case.amount))
+    applicant.screenshot(path=str(ARTIFACTS / "portal-publication.png"), full_page=True)
+    r = applicant.request.get(f"/portal/publicity/{h.area_code}.pdf")
+    assert r.status == 200 and r.body()[:5] == b"%PDF-"
