@@ -287,7 +287,7 @@ def _perform(*, actor: Any, case_id: int, action: str, version: int, data: dict[
     data = dict(data or {})
     on = on or timezone.localdate()
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("household").get(pk=case_id)
+        case = Case.objects.select_for_update(of=("self",)).select_related("household").get(pk=case_id)
         proc = procedure(case.programme)
         act = proc.actions.get(action)
         setting = setting_for(case.area_code)

@@ -122,7 +122,7 @@ def build_report(rows: list[dict[str, Any]], today: dt.date, soon: int, division
             "days_left": (d.due_on - today).days,
         })  # fmt: skip
     names = dict(Division.objects.filter(code__in=list(towns)).values_list("code", "name"))
-    out_towns = []
+    out_towns: list[dict[str, Any]] = []
     for code in sorted(towns):
         groups = []
         for key, items in sorted(towns[code].items(), key=lambda kv: (kv[0] is None, officers[kv[0]]["name"], kv[0] or 0)):
