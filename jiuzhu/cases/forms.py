@@ -13,7 +13,7 @@ from jiuzhu.core import idnumber
 from jiuzhu.core.models import Division
 
 from .models import Programme, Signature, TempType
-from .services import EXTENSION_REASONS, MATERIALS
+from .services import EXTENSION_REASONS, MATERIALS, NO_PUBLICITY_REASONS
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
 DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})  # the browser's date field wants ISO
@@ -110,6 +110,10 @@ class InvestigationForm(ActionForm):
     signed = forms.BooleanField(label=_("调查表已由调查人员和在场家庭成员签字"), required=False)
 
 
+class ExcludeForm(ActionForm):
+    exclusion = forms.ChoiceField(label=_("不予公示的原因"), choices=list(NO_PUBLICITY_REASONS.items()))
+
+
 class ExtendForm(ActionForm):
     extension = forms.ChoiceField(label=_("法定情形"), choices=list(EXTENSION_REASONS.items()))
 
@@ -178,7 +182,8 @@ class TriageForm(ActionForm):
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     "accept": SignFields, "request_materials": MaterialsForm, "supply_materials": ActionForm, "sign": SignForm,
     "attach": AttachForm, "link_household": LinkForm, "transfer": TransferForm, "terminate": ReasonRequired,
-    "record_investigation": InvestigationForm, "extend": ExtendForm, "propose": ProposeForm,
+    "record_investigation": InvestigationForm, "extend": ExtendForm, "exclude_publicity": ExcludeForm,
+    "record_complaint": ReasonRequired, "propose": ProposeForm,
     "record_objection": ObjectionForm, "democratic_review": ReviewForm, "reject": ReasonRequired,
     "return_to_township": ReasonRequired, "assess_self_care": SelfCareForm, "advance_pay": MoneyForm,
     "complete_paperwork": ReasonRequired, "conference_decide": ConferenceForm, "pay_instalment": InstalmentForm,

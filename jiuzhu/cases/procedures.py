@@ -123,6 +123,8 @@ def _intake() -> list[Action]:
         A("attach", _("上传材料"), frozenset(OPEN_STATES), None, {CW, VA}),
         A("link_household", _("关联在册家庭"), {"received", "awaiting_materials", "accepted", "investigating",
                                              "advance_paid"}, None, {CW}),
+        A("exclude_publicity", _("不予公示（隐私保护）"), frozenset(OPEN_STATES) | {"approved"}, None, {CW, RV}),
+        A("record_complaint", _("登记投诉举报"), frozenset(PRE_DECISION), None, {CW, RV}),
         A("transfer", _("移交其他乡镇（街道）"), {"received", "accepted"}, "received", {CW},
           public=_("已移交有管辖权的乡镇（街道）办理")),
         A("withdraw", _("申请人撤回"), frozenset(PRE_DECISION), "withdrawn", {CW}, danger=True,

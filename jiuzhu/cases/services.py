@@ -187,7 +187,6 @@ def intake(
     """A new request at the township's window (``actor`` = the receiving officer: 首问负责) or from the portal,
     the hotline or another department (``actor`` None, or the API user). Returns the case and its tracking code
     (shown once to the applicant; only its keyed hash is kept). ``applicant_id`` must already be validated."""
-    from jiuzhu.registry.models import Person
 
     if programme not in Programme.values:
         raise Refused(_("未知的救助项目：%(p)s") % {"p": programme})
@@ -201,13 +200,9 @@ def intake(
     on = received_on or timezone.localdate()
     township = _township(area_code)
     bi = crypto.blind_index(applicant_id, purpose="id_number") if applicant_id else ""
-    household = None
-    if bi:
-        person = Person.objects.filter(id_number_bi=bi, household__isnull=False).select_related("household").first()
-        # Linked only where this township handles that household; elsewhere the caseworker decides (transfer,
-        # or 临时救助 at the place of the emergency).
-        if person is not None and person.household is not None and person.household.area_code.startswith(township):
-            household = person.household
+    # Linked only where this township handles that household; elsewhere the caseworker decides (transfer, or
+    # 临时救助 at the place of the emergency).
+    household = _household_in(bi, township)
     if household is not None:
         area_code = household.area_code
     from jiuzhu.core.idnumber import InvalidIdNumber, age_on, parse
@@ -257,15 +252,45 @@ def intake(
     return case, code
 
 
+def _household_in(id_bi: str, township: str) -> Any:
+    """The registered household of the person with this blind index, if it belongs to ``township``."""
+    from jiuzhu.registry.models import Person
+
+    if not id_bi:
+        return None
+    person = Person.objects.filter(id_number_bi=id_bi, household__isnull=False).select_related("household").first()
+    if person is not None and person.household is not None and person.household.area_code.startswith(township):
+        return person.household
+    return None
+
+
+def duplicates_of(case: Case) -> list[Case]:
+    """Other open applications of the same person for the same programme (a window must not run two)."""
+    if not case.applicant_id_bi or case.programme == Programme.HELP:
+        return []
+    return list(Case.objects.filter(applicant_id_bi=case.applicant_id_bi, programme=case.programme,
+                                    state__in=list(PRE_DECISION | {"advance_paid"})).exclude(pk=case.pk)[:5])  # fmt: skip
+
+
 def _is_staff(actor: Any) -> bool:
     return actor is not None and getattr(actor, "is_authenticated", False)
 
 
 def add_attachment(*, case: Case, actor: Any, kind: str, checked: storage.Checked, via: str = "window") -> Attachment:
+    """Store the file (encrypted) and its row, audited. If the transaction rolls back, the file is an orphan
+    with no row pointing at it; ``storage.remove`` deletes it when the row cannot be written here."""
     name = storage.save(checked)
-    return Attachment.objects.create(case=case, area_code=case.area_code, kind=kind[:32], filename=checked.filename,
-                                     content_type=checked.content_type, size=len(checked.data), sha256=checked.sha256,
-                                     storage_name=name, uploaded_by=actor if _is_staff(actor) else None, uploaded_via=via)  # fmt: skip
+    try:
+        with transaction.atomic():
+            att = Attachment.objects.create(case=case, area_code=case.area_code, kind=kind[:32], filename=checked.filename,
+                                            content_type=checked.content_type, size=len(checked.data), sha256=checked.sha256,
+                                            storage_name=name, uploaded_by=actor if _is_staff(actor) else None, uploaded_via=via)  # fmt: skip
+            audit_record(action="case.attachment_added", actor=actor if _is_staff(actor) else None, obj=case,
+                         username="" if _is_staff(actor) else via, detail={"attachment": att.pk, "size": att.size})  # fmt: skip
+    except Exception:
+        storage.remove(name)
+        raise
+    return att
 
 
 # ---- perform -----------------------------------------------------------------------------------------------------
@@ -454,6 +479,22 @@ def h_link_household(ctx: Ctx) -> None:
     ctx.detail["household_no"] = h.household_no
 
 
+def h_exclude_publicity(ctx: Ctx) -> None:
+    """不予公示 (HIV, serious illness, other privacy): takes down anything posted and posts nothing later."""
+    key = ctx.data.get("exclusion")
+    if key not in NO_PUBLICITY_REASONS:
+        raise Refused(_("请选择不予公示的原因。"))
+    ctx.changes |= {"no_publicity": True, "no_publicity_reason": key}
+    ctx.reason = NO_PUBLICITY_REASONS[key] + (f"：{ctx.reason}" if ctx.reason else "")
+    _withdraw_publicity(ctx)
+
+
+def h_record_complaint(ctx: Ctx) -> None:
+    """A complaint or report about the application: the county must visit the household itself (N1 §20)."""
+    _need(ctx, "reason")
+    ctx.changes["complaint_flag"] = True
+
+
 def h_transfer(ctx: Ctx) -> None:
     _need(ctx, "to_area", "reason")
     to = str(ctx.data["to_area"])
@@ -464,7 +505,9 @@ def h_transfer(ctx: Ctx) -> None:
         raise Refused(_("不能移交给本乡镇（街道）。"))
     Transfer.objects.create(case=ctx.case, kind="township", from_area=ctx.case.area_code, to_area=to,
                             reason=ctx.reason, feedback=str(ctx.data.get("feedback", ""))[:1000], on=ctx.on, by=ctx.actor)  # fmt: skip
-    ctx.changes |= {"area_code": to, "township_code": to, "owner": None, "household": None}
+    household = _household_in(ctx.case.applicant_id_bi, to)
+    ctx.changes |= {"area_code": household.area_code if household else to, "township_code": to, "owner": None,
+                    "household": household}  # fmt: skip
     ctx.detail["to_area"] = to
     ctx.public_note = _("已移交%(name)s办理") % {"name": div.name}
 
@@ -583,11 +626,25 @@ def h_propose(ctx: Ctx) -> None:
 
 
 def _post(ctx: Ctx, kind: str, amount: Decimal | None, ends: dt.date | None) -> None:
+    """Post on the village board — never for a minor: not when the applicant or the household's head (whose
+    masked name the board shows) is under 18 (REFERENCE §2.6)."""
     case = ctx.case
     head = case.household.head_name if case.household is not None and case.household.head_name else case.applicant_name
+    if case.applicant_is_minor or _head_is_minor(case, ctx.on):
+        return
     Publicity.objects.create(case=case, kind=kind, area_code=case.area_code, programme=case.programme,
                              masked_name=mask_name(head), household_size=_size(case), amount=amount,
                              starts_on=ctx.on, ends_on=ends)  # fmt: skip
+
+
+def _head_is_minor(case: Case, on: dt.date) -> bool:
+    from jiuzhu.core.idnumber import age_on
+    from jiuzhu.registry.models import Person
+
+    if case.household is None:
+        return False
+    head = Person.objects.filter(household=case.household, relation="02").order_by("pk").first()
+    return head is not None and age_on(head.birth_date, on) < 18
 
 
 def _size(case: Case) -> int:
@@ -898,7 +955,8 @@ def h_triage(ctx: Ctx) -> None:
 
 HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "accept": h_accept, "request_materials": h_request_materials, "supply_materials": h_supply_materials,
-    "sign": h_sign, "attach": h_attach, "link_household": h_link_household, "transfer": h_transfer, "withdraw": h_withdraw, "terminate": h_terminate,
+    "sign": h_sign, "attach": h_attach, "link_household": h_link_household,
+    "exclude_publicity": h_exclude_publicity, "record_complaint": h_record_complaint, "transfer": h_transfer, "withdraw": h_withdraw, "terminate": h_terminate,
     "record_investigation": h_record_investigation, "request_verification": h_request_verification,
     "run_verification": h_run_verification, "extend": h_extend, "propose": h_propose,
     "record_objection": h_record_objection, "reinvestigate": h_reinvestigate, "democratic_review": h_democratic_review,

@@ -74,3 +74,7 @@ def save(checked: Checked) -> str:
 def load(storage_name: str) -> bytes:
     token = (root() / storage_name).read_text(encoding="ascii")
     return base64.b64decode(crypto.decrypt(token, context=f"attachment:{storage_name}"))
+
+
+def remove(storage_name: str) -> None:
+    (root() / storage_name).unlink(missing_ok=True)

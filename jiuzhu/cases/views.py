@@ -146,6 +146,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "conferences": case.conferences.order_by("pk"), "instalments": case.instalments.order_by("seq"),
         "transfers": case.transfers.order_by("pk"), "children": case.children.order_by("pk"),
         "materials": services.MATERIALS, "programme_labels": dict(Programme.choices),
+        "duplicates": services.duplicates_of(case) if case.state in OPEN_STATES else [],
     })  # fmt: skip
 
 

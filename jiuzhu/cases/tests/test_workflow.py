@@ -229,3 +229,65 @@ def test_temporary_above_the_township_limit_needs_the_county(personas):
         act(rv, case, "conference_decide", D(2026, 3, 20), participants="民政、卫健、医保", minutes="一事一议", amount="20000.00")
     case.refresh_from_db()
     assert case.state == "approved" and case.decisions.get().level in ("county", "conference")
+
+
+def test_privacy_exclusion_takes_the_notice_down_and_complaints_force_a_county_visit(personas):
+    cw, rv = personas.caseworker_a, personas.reviewer
+    _h, case, _ = _dibao_case(personas)
+    for action, on, data in (("accept", 2, {}), ("start_investigation", 3, {}),
+                             ("record_investigation", 3, {"investigators": "甲,乙", "signed": True}),
+                             ("request_verification", 3, {})):  # fmt: skip
+        act(cw, case, action, D(2026, 3, on), **data)
+    act(rv, case, "run_verification", D(2026, 3, 4))
+    act(cw, case, "propose", D(2026, 3, 4), opinion="拟同意")
+    assert Publicity.objects.filter(case=case, withdrawn_on__isnull=True).count() == 1
+    with pytest.raises(services.Refused):
+        act(cw, case, "exclude_publicity", D(2026, 3, 5), exclusion="nonsense")
+    act(cw, case, "exclude_publicity", D(2026, 3, 5), exclusion="privacy", reason="重大疾病")
+    assert Publicity.objects.filter(case=case, withdrawn_on__isnull=True).count() == 0
+    act(rv, case, "record_complaint", D(2026, 3, 5), reason="实名举报其隐瞒收入")
+    case.refresh_from_db()
+    assert case.no_publicity and case.complaint_flag
+    act(cw, case, "submit_to_county", D(2026, 3, 12))
+    with pytest.raises(services.Refused, match="投诉举报"):
+        act(rv, case, "confirm", D(2026, 3, 13))
+    act(rv, case, "record_investigation", D(2026, 3, 13), investigators="县甲,县乙", signed=True)
+    act(rv, case, "confirm", D(2026, 3, 13))
+    assert not Publicity.objects.filter(case=case, kind="publication").exists()
+
+
+def test_a_minor_head_is_never_posted(personas):
+    from jiuzhu.registry.models import Person
+
+    cw, rv = personas.caseworker_a, personas.reviewer
+    h, case, _ = _dibao_case(personas)
+    Person.objects.filter(household=h, relation="02").update(birth_date=D(2010, 5, 1))
+    for action, on, data in (("accept", 2, {}), ("start_investigation", 3, {}),
+                             ("record_investigation", 3, {"investigators": "甲,乙", "signed": True}),
+                             ("request_verification", 3, {})):  # fmt: skip
+        act(cw, case, action, D(2026, 3, on), **data)
+    act(rv, case, "run_verification", D(2026, 3, 4))
+    act(cw, case, "propose", D(2026, 3, 4), opinion="拟同意")
+    assert not Publicity.objects.filter(case=case).exists()
+
+
+def test_transfer_links_the_household_of_the_receiving_township(personas):
+    from jiuzhu.testing.fixtures import TOWN_B
+
+    cw = personas.caseworker_a
+    h_b = registered_household(personas.caseworker_b, villages(TOWN_B)[0])
+    case, _ = services.intake(actor=cw, programme="dibao", channel="window", area_code=villages(TOWN_A)[0],
+                              applicant_name="王大山", applicant_id=head_id(h_b), signatures=signed())  # fmt: skip
+    assert case.household_id is None  # registered in 张滩镇, applied in 关庙镇
+    act(cw, case, "transfer", to_area=TOWN_B, reason="户籍在张滩镇")
+    case.refresh_from_db()
+    assert case.township_code == TOWN_B and case.household_id == h_b.pk and case.area_code == h_b.area_code
+    assert services.may(personas.caseworker_b, case, services.procedure("dibao").actions["accept"])
+    assert not services.may(cw, case, services.procedure("dibao").actions["accept"])
+
+
+def test_duplicate_open_application_is_pointed_out(personas):
+    h, case, _ = _dibao_case(personas)
+    other, _ = services.intake(actor=personas.caseworker_a, programme="dibao", channel="window", area_code=h.area_code,
+                               applicant_name="王大山", applicant_id=head_id(h), signatures=signed())  # fmt: skip
+    assert services.duplicates_of(other) == [case]
