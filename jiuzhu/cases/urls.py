@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_settings
 
 app_name = "cases"
 urlpatterns = [
@@ -9,6 +9,8 @@ urlpatterns = [
     path("cases/deadlines/", views.deadline_list, name="deadlines"),
     path("cases/reserve/", views.reserve, name="reserve"),
     path("cases/relatives/", views.relatives, name="relatives"),
+    path("cases/settings/", views_settings.procedure_settings, name="settings"),
+    path("cases/workdays/", views_settings.workdays, name="workdays"),
     path("cases/attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("cases/<int:pk>/", views.case_detail, name="detail"),
     path("cases/<int:pk>/act/<slug:action>/", views.case_action, name="action"),

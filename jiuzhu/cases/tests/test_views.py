@@ -100,3 +100,44 @@ def test_deadline_list_shows_overdue_work(personas):
     body = _client(personas.caseworker_a).get("/cases/deadlines/").content.decode()
     assert case.case_no in body and "已超期" in body
     assert case.case_no not in _client(personas.caseworker_b).get("/cases/deadlines/").content.decode()
+
+
+def test_policy_admin_sets_delegation_for_a_county_and_it_applies(personas):
+    from jiuzhu.cases.models import ProcedureSetting
+    from jiuzhu.core.models import AuditEvent
+    from jiuzhu.testing.fixtures import COUNTY
+
+    c = _client(personas.policy_admin)
+    assert _client(personas.caseworker_a).get("/cases/settings/").status_code == 404
+    r = c.post("/cases/settings/", {"area_code": COUNTY, "delegated": "on", "paperwork_wd": 7, "tekun_check_pct": 30,
+                                    "source": "安民发〔2026〕1号"})  # fmt: skip
+    assert r.status_code == 302
+    assert services.setting_for(villages(TOWN_A)[0]).delegated
+    assert ProcedureSetting.objects.get(area_code=COUNTY).paperwork_wd == 7
+    assert AuditEvent.objects.filter(action="case.procedure_setting").exists()
+    r = c.post("/cases/settings/", {"area_code": COUNTY, "paperwork_wd": 5, "tekun_check_pct": 20, "source": "x"})
+    assert r.status_code == 200 and ProcedureSetting.objects.get(area_code=COUNTY).tekun_check_pct == 30
+
+
+def test_system_admin_imports_next_years_holidays_all_or_nothing(personas, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from jiuzhu.accounts.roles import Role
+    from jiuzhu.core.models import WorkdayOverride
+    from jiuzhu.testing.fixtures import make_user
+
+    from django.utils import timezone
+
+    ny = timezone.localdate().year + 1  # a year the package does not know (it ends with the current year)
+    admin = make_user("sys", Role.SYSTEM_ADMIN, "61")
+    c = _client(admin)
+    assert _client(personas.policy_admin).get("/cases/workdays/").status_code == 404
+    page = c.get("/cases/workdays/").content.decode()
+    assert f"{ny}年的节假日安排尚未录入" in page
+    bad = f"date,is_workday,name,source\n{ny}-01-01,0,元旦,国办发明电X号\n{ny}-13-01,0,x,y\n"
+    r = c.post("/cases/workdays/", {"file": SimpleUploadedFile("w.csv", bad.encode())})
+    assert r.status_code == 200 and "第3行" in r.content.decode() and WorkdayOverride.objects.count() == 0
+    good = f"date,is_workday,name,source\n{ny}-01-01,0,元旦,国办发明电X号\n"
+    assert c.post("/cases/workdays/", {"file": SimpleUploadedFile("w.csv", good.encode())}).status_code == 302
+    assert WorkdayOverride.objects.count() == 1
+    assert f"{ny}年的节假日安排尚未录入" not in c.get("/cases/workdays/").content.decode()
