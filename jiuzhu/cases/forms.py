@@ -114,6 +114,12 @@ class ExcludeForm(ActionForm):
     exclusion = forms.ChoiceField(label=_("不予公示的原因"), choices=list(NO_PUBLICITY_REASONS.items()))
 
 
+class TierForm(ActionForm):
+    temp_type = forms.ChoiceField(label=_("临时救助类型"), choices=TempType.choices)
+    temp_tier = forms.TypedChoiceField(label=_("救助档次"), coerce=int, choices=[(1, _("第1档")), (2, _("第2档")), (3, _("第3档"))])
+    one_matter = forms.BooleanField(label=_("提交县级一事一议（重大疑难个案）"), required=False)
+
+
 class ExtendForm(ActionForm):
     extension = forms.ChoiceField(label=_("法定情形"), choices=list(EXTENSION_REASONS.items()))
 
@@ -182,7 +188,7 @@ class TriageForm(ActionForm):
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     "accept": SignFields, "request_materials": MaterialsForm, "supply_materials": ActionForm, "sign": SignForm,
     "attach": AttachForm, "link_household": LinkForm, "transfer": TransferForm, "terminate": ReasonRequired,
-    "record_investigation": InvestigationForm, "extend": ExtendForm, "exclude_publicity": ExcludeForm,
+    "record_investigation": InvestigationForm, "extend": ExtendForm, "exclude_publicity": ExcludeForm, "set_tier": TierForm,
     "record_complaint": ReasonRequired, "propose": ProposeForm,
     "record_objection": ObjectionForm, "democratic_review": ReviewForm, "reject": ReasonRequired,
     "return_to_township": ReasonRequired, "assess_self_care": SelfCareForm, "advance_pay": MoneyForm,

@@ -239,6 +239,8 @@ TEKUN = Procedure(
 TEMPORARY = Procedure(
     "temporary",
     _table([*_intake(), *_investigation({"accepted"}), *_publicity(republish=False),
+            A("set_tier", _("确定救助类型和档次"), {"received", "accepted", "investigating", "objection", "county_review"},
+              None, {CW, RV}),
             A("advance_pay", _("先行救助（备用金支付）"), {"received", "accepted", "investigating"}, "advance_paid",
               {CW}, public=_("已先行救助")),
             A("complete_paperwork", _("补齐手续"), {"advance_paid"}, "approved", {CW},

@@ -479,6 +479,15 @@ def h_link_household(ctx: Ctx) -> None:
     ctx.detail["household_no"] = h.household_no
 
 
+def h_set_tier(ctx: Ctx) -> None:
+    """临时救助: the type, the tier of hardship and 一事一议 — what the engine's amount and approval level follow."""
+    ttype, tier = ctx.data.get("temp_type"), ctx.data.get("temp_tier")
+    if ttype not in TempType.values or tier not in (1, 2, 3, "1", "2", "3"):
+        raise Refused(_("请选择临时救助类型和档次（1至3档）。"))
+    ctx.changes |= {"temp_type": ttype, "temp_tier": int(tier), "one_matter": bool(ctx.data.get("one_matter"))}
+    ctx.detail |= {"temp_type": ttype, "temp_tier": int(tier), "one_matter": bool(ctx.data.get("one_matter"))}
+
+
 def h_exclude_publicity(ctx: Ctx) -> None:
     """不予公示 (HIV, serious illness, other privacy): takes down anything posted and posts nothing later."""
     key = ctx.data.get("exclusion")
@@ -956,7 +965,7 @@ def h_triage(ctx: Ctx) -> None:
 HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "accept": h_accept, "request_materials": h_request_materials, "supply_materials": h_supply_materials,
     "sign": h_sign, "attach": h_attach, "link_household": h_link_household,
-    "exclude_publicity": h_exclude_publicity, "record_complaint": h_record_complaint, "transfer": h_transfer, "withdraw": h_withdraw, "terminate": h_terminate,
+    "exclude_publicity": h_exclude_publicity, "set_tier": h_set_tier, "record_complaint": h_record_complaint, "transfer": h_transfer, "withdraw": h_withdraw, "terminate": h_terminate,
     "record_investigation": h_record_investigation, "request_verification": h_request_verification,
     "run_verification": h_run_verification, "extend": h_extend, "propose": h_propose,
     "record_objection": h_record_objection, "reinvestigate": h_reinvestigate, "democratic_review": h_democratic_review,

@@ -171,6 +171,8 @@ def _form_for(action: str, case: Case, data: Any = None, files: Any = None) -> A
         initial["due_on"] = timezone.localdate()
     if action in ("accept", "request_materials"):
         initial["signer_name"] = case.applicant_name
+    if action == "set_tier":
+        initial |= {"temp_type": case.temp_type, "temp_tier": case.temp_tier or 1, "one_matter": case.one_matter}
     if action == "triage" and case.household_id:
         initial["programmes"] = [k for k, a in assess.needs_check(case, timezone.localdate()).items() if a.ok and a.eligible]
     form = cls(data, files, initial=initial, **kw)

@@ -163,8 +163,8 @@ def test_tekun_with_self_care_assessment(session):
     p = make_personas()
     h = registered_household(p.caseworker_a, villages(TOWN_A)[0], size=1, wage="0", financial="500")
     Person.objects.filter(household=h).update(birth_date=dt.date(1948, 3, 1), labour_capacity="none")
+    applicant, case, case_no, code = _portal_apply(session, h, "tekun")
     cw, rv = session("cw_a"), session("rv")
-    case = _window_intake(cw, h, "tekun")
     do(cw, case, "accept", expect_state="accepted")
     do(cw, case, "start_investigation", expect_state="investigating")
     do(cw, case, "record_investigation", {"investigators": "李四、赵五", "signed": True})
@@ -181,6 +181,9 @@ def test_tekun_with_self_care_assessment(session):
                                       "assessor": "县民政局评估组"})  # fmt: skip
     do(rv, case, "confirm", expect_state="approved")
     pdf_ok(rv, case, "confirmation")
+    case.refresh_from_db()
+    assert "批准" in _track(applicant, case_no, code)
+    expect(applicant.locator("[data-testid=decision-amount]")).to_contain_text(str(case.amount))
 
 
 def test_temporary_emergency_paid_first_then_paperwork(session):
@@ -207,9 +210,10 @@ def test_temporary_emergency_paid_first_then_paperwork(session):
 def test_temporary_that_needs_county_approval(session):
     p = make_personas()
     h = registered_household(p.caseworker_a, villages(TOWN_A)[0], size=4, wage="0", financial="500")
+    applicant, case, case_no, code = _portal_apply(session, h, "temporary", temp_type="expenditure")
     cw, rv = session("cw_a"), session("rv")
-    case = _window_intake(cw, h, "temporary", temp_type="expenditure", temp_tier="3")
     do(cw, case, "accept", expect_state="accepted")
+    do(cw, case, "set_tier", {"temp_type": "expenditure", "temp_tier": "3"})
     do(cw, case, "start_investigation", expect_state="investigating")
     do(cw, case, "record_investigation", {"investigators": "李四、赵五", "signed": True})
     do(cw, case, "propose", {"opinion": "因病支出过大，拟救助"}, expect_state="publicity")
@@ -228,6 +232,32 @@ def test_temporary_that_needs_county_approval(session):
     else:
         do(rv, case, "confirm", expect_state="approved")
     pdf_ok(rv, case, "temp_approval")
+    assert "批准" in _track(applicant, case_no, code)
+
+
+def _portal_apply(session: Any, h: Any, programme: str, temp_type: str = "") -> tuple[Page, Case, str, str]:
+    """An applicant on a phone applies online; returns their page, the case, its number and tracking code."""
+    applicant = session(None)
+    applicant.set_viewport_size({"width": 390, "height": 844})
+    applicant.goto(f"/portal/apply/?township={h.area_code[:9]}")
+    applicant.select_option("[name=programme]", programme)
+    if temp_type:
+        applicant.select_option("[name=temp_type]", temp_type)
+    applicant.select_option("[name=village]", h.area_code)
+    applicant.fill("[name=applicant_name]", "王大山")
+    applicant.fill("[name=id_number]", head_id(h))
+    applicant.fill("[name=phone]", "13800138000")
+    applicant.fill("[name=household_size]", str(h.member_count or 1))
+    applicant.fill("[name=reason]", "家庭生活困难，申请救助")
+    applicant.check("[name=commitment]")
+    applicant.check("[name=authorisation]")
+    applicant.fill("[name=signer_name]", "王大山")
+    applicant.click("[data-testid=apply-form] button[type=submit]")
+    case_no = applicant.locator("[data-testid=case-no]").inner_text().strip()
+    code = applicant.locator("[data-testid=tracking-code]").inner_text().strip()
+    case = Case.objects.get(case_no=case_no)
+    assert case.channel == "portal" and case.household_id == h.pk
+    return applicant, case, case_no, code
 
 
 def _track(pg: Page, case_no: str, code: str) -> str:

@@ -121,12 +121,11 @@ def test_policy_admin_sets_delegation_for_a_county_and_it_applies(personas):
 
 def test_system_admin_imports_next_years_holidays_all_or_nothing(personas, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
 
     from jiuzhu.accounts.roles import Role
     from jiuzhu.core.models import WorkdayOverride
     from jiuzhu.testing.fixtures import make_user
-
-    from django.utils import timezone
 
     ny = timezone.localdate().year + 1  # a year the package does not know (it ends with the current year)
     admin = make_user("sys", Role.SYSTEM_ADMIN, "61")
