@@ -15,10 +15,7 @@ rendered uncompressed.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import re
-import zlib
 
 import pytest
 from django.utils import timezone
@@ -30,10 +27,10 @@ from jiuzhu.core import crypto, idnumber, pdf
 from jiuzhu.core.masking import mask_name
 from jiuzhu.core.models import Division
 from jiuzhu.core.pii_scan import scan_text
-from jiuzhu.core.tests.test_pdf import page_strings
 from jiuzhu.portal import services as portal
 from jiuzhu.registry.models import Person
 from jiuzhu.testing.fixtures import COUNTY, TOWN_A, TOWN_B, villages
+from jiuzhu.testing.pdftext import page_strings
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -44,46 +41,6 @@ def days(n: int) -> dt.date:
 
 
 # ---- reading the served PDF --------------------------------------------------------------------------------------
-
-_ESC = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-
-def _unescape(literal: bytes) -> bytes:
-    def one(m: re.Match[bytes]) -> bytes:
-        e = m.group(1)
-        return bytes([int(e, 8)]) if e[:1].isdigit() else _ESC.get(e, e)
-
-    return re.sub(rb"\\([0-7]{1,3}|.)", one, literal, flags=re.S)
-
-
-def pdf_strings(data: bytes) -> list[list[str]]:
-    """Every string shown on each page, in page order, of a compressed or uncompressed ReportLab PDF."""
-    objects = {int(n): body for n, body in re.findall(rb"(?ms)^(\d+) 0 obj\r?\n(.*?)\r?\nendobj", data)}
-    cid = {m.group(1) for body in objects.values() if b"/BaseFont /STSong-Light" in body and b"/Type0" in body
-           for m in [re.search(rb"/Name /(\w+)", body[body.rindex(b"/Encoding"):])] if m}  # fmt: skip
-    kids = re.search(rb"/Kids \[([^\]]*)\]", data)
-    assert kids and cid
-    pages = []
-    for page_id in map(int, re.findall(rb"(\d+) 0 R", kids.group(1))):
-        contents = re.search(rb"/Contents (\d+) 0 R", objects[page_id])
-        assert contents
-        head, rest = objects[int(contents.group(1))].split(b"stream", 1)
-        stream = rest.lstrip(b"\r\n").rsplit(b"endstream", 1)[0].rstrip(b"\r\n")
-        if b"/ASCII85Decode" in head:
-            stream = base64.a85decode(stream.strip(), adobe=True)
-        if b"/FlateDecode" in head:
-            stream = zlib.decompress(stream)
-        assert b" TJ" not in stream
-        font, shown = b"", []
-        for m in re.finditer(rb"/(\w+) [\d.]+ Tf|\(((?:\\.|[^\\()])*)\) Tj", stream, flags=re.S):
-            if m.group(1):
-                font = m.group(1)
-                continue
-            raw = _unescape(m.group(2))
-            shown.append(raw.decode("utf-16-be") if font in cid else raw.decode("latin-1"))
-        pages.append(shown)
-    return pages
-
 
 # ---- the world ---------------------------------------------------------------------------------------------------
 
@@ -180,7 +137,7 @@ def test_boards_show_exactly_the_rows_allowed_and_nothing_personal(client, world
         html = client.get(f"/portal/publicity/{code}/").content.decode()
         r = client.get(f"/portal/publicity/{code}.pdf")
         assert r.status_code == 200 and r["Content-Type"] == "application/pdf" and r["Cache-Control"] == "no-store"
-        pages = pdf_strings(r.content)
+        pages = page_strings(r.content)
         text = "\n".join(s for page in pages for s in page)
         assert portal.board_title(vil.name) in text and vil.parent.name in text and portal.OBJECTION_TEXT in text
         for where, body in (("html", html), ("pdf", text)):
@@ -205,7 +162,7 @@ def test_the_pdf_reader_reads_what_the_builder_wrote(world):
     doc = portal.board_doc(vil, TODAY, portal.board(vil.code, vil.name, TODAY))
     compressed = pdf.render(doc, invariant=True)
     assert b"/FlateDecode" in compressed
-    assert pdf_strings(compressed) == page_strings(pdf.render(doc, invariant=True, compress=False))
+    assert page_strings(compressed) == page_strings(pdf.render(doc, invariant=True, compress=False))
 
 
 def test_an_expired_notice_disappears_on_the_day_after(client, world):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jiuzhu.core import idnumber
 from jiuzhu.core.models import Division
+from jiuzhu.web.forms import bootstrap
 
 from .models import Programme, Signature, TempType
 from .services import EXTENSION_REASONS, MATERIALS, NO_PUBLICITY_REASONS
@@ -19,18 +20,7 @@ TEXTAREA = forms.Textarea(attrs={"rows": 3})
 DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})  # the browser's date field wants ISO
 
 
-def style(form: forms.Form) -> None:
-    """Bootstrap classes on every widget, so templates stay loops over fields."""
-    for field in form.fields.values():
-        w = field.widget
-        if isinstance(w, forms.CheckboxSelectMultiple):
-            continue
-        if isinstance(w, forms.CheckboxInput):
-            w.attrs.setdefault("class", "form-check-input")
-        elif isinstance(w, forms.Select):
-            w.attrs.setdefault("class", "form-select")
-        elif not isinstance(w, forms.HiddenInput):
-            w.attrs.setdefault("class", "form-control")
+style = bootstrap
 
 
 class ActionForm(forms.Form):

@@ -15,6 +15,7 @@ from jiuzhu.cases.models import Programme, TempType
 from jiuzhu.core import idnumber
 from jiuzhu.core.models import Division
 from jiuzhu.core.pii_scan import find_numbers
+from jiuzhu.web.forms import bootstrap
 
 from .models import HardshipReport
 
@@ -23,18 +24,7 @@ TEXTAREA = forms.Textarea(attrs={"rows": 5})
 APPLY_PROGRAMMES = [(v, label) for v, label in Programme.choices if v != Programme.HELP]
 
 
-def style(form: forms.Form) -> None:
-    """Bootstrap classes on every widget (as ``cases.forms.style``)."""
-    for field in form.fields.values():
-        w = field.widget
-        if isinstance(w, forms.CheckboxInput):
-            w.attrs.setdefault("class", "form-check-input")
-        elif isinstance(w, forms.RadioSelect):
-            w.attrs.setdefault("class", "form-check-input")
-        elif isinstance(w, forms.Select):
-            w.attrs.setdefault("class", "form-select")
-        elif not isinstance(w, forms.HiddenInput):
-            w.attrs.setdefault("class", "form-control")
+style = bootstrap
 
 
 def clean_text(value: str) -> str:

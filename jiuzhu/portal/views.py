@@ -75,20 +75,9 @@ def apply(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         form = ApplyForm(township=town, initial={"token": services.new_token()})
         return _apply_page(request, form)
-    ip = throttle.client_ip(request)
-    nonce = services.read_token(str(request.POST.get("token", "")))
-    if nonce is not None:
-        done = services.used(nonce)
-        if done is not None:
-            return _duplicate(request, done)
-    # a refused request writes nothing, not even its count
-    if throttle.over(ip, "apply"):
-        return throttled(request, "apply")
-    if not throttle.allow(ip, "form"):
-        return throttled(request, "form")
-    data = request.POST.copy()
-    if nonce is None:
-        data["token"] = services.new_token()
+    ip, nonce, data, refused = _submission(request, "apply")
+    if refused is not None:
+        return refused
     form = ApplyForm(data, township=town)
     files = request.FILES.getlist("files")
     checked, file_errors = check_files(files)
@@ -113,6 +102,27 @@ def apply(request: HttpRequest) -> HttpResponse:
     return _apply_page(request, form, file_errors=file_errors, files_lost=bool(files))
 
 
+def _submission(request: HttpRequest, kind: str) -> tuple[str, str | None, Any, HttpResponse | None]:
+    """What every public form POST checks first: a form token already used → the case it made; over the
+    limits → 429 (a refused request writes nothing, not even its count). Returns the client address, the
+    token's nonce (None when missing or expired), the POST data (with a fresh token if it had none) and the
+    response to send instead, if any."""
+    ip = throttle.client_ip(request)
+    nonce = services.read_token(str(request.POST.get("token", "")))
+    if nonce is not None:
+        done = services.used(nonce)
+        if done is not None:
+            return ip, nonce, None, _duplicate(request, done)
+    if throttle.over(ip, kind):
+        return ip, nonce, None, throttled(request, kind)
+    if not throttle.allow(ip, "form"):
+        return ip, nonce, None, throttled(request, "form")
+    data = request.POST.copy()
+    if nonce is None:
+        data["token"] = services.new_token()
+    return ip, nonce, data, None
+
+
 def _apply_page(request: HttpRequest, form: ApplyForm, **extra: Any) -> HttpResponse:
     return render(request, "portal/apply.html", {"form": form, "town": form.township, "max_files": MAX_FILES,
                                                  "max_mb": MAX_BYTES // 2**20, **extra})  # fmt: skip
@@ -129,20 +139,9 @@ def report(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "portal/report.html",
                       {"form": ReportForm(township=town, initial={"token": services.new_token()}), "town": town})  # fmt: skip
-    ip = throttle.client_ip(request)
-    nonce = services.read_token(str(request.POST.get("token", "")))
-    if nonce is not None:
-        done = services.used(nonce)
-        if done is not None:
-            return _duplicate(request, done)
-    # a refused request writes nothing, not even its count
-    if throttle.over(ip, "report"):
-        return throttled(request, "report")
-    if not throttle.allow(ip, "form"):
-        return throttled(request, "form")
-    data = request.POST.copy()
-    if nonce is None:
-        data["token"] = services.new_token()
+    ip, nonce, data, refused = _submission(request, "report")
+    if refused is not None:
+        return refused
     form = ReportForm(data, township=town)
     if nonce is None:
         form.add_error(None, _("页面已过期，请检查后再提交一次。"))

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from jiuzhu.core.models import Division
+from jiuzhu.web.forms import bootstrap
 
 from .models import DisabilityCategory, LabourCapacity, Relation, Schooling, SelfCare, UrbanRural
 
@@ -17,14 +18,7 @@ class BootstrapMixin:
     """Bootstrap classes on every widget, so templates stay loops over fields."""
 
     def _style(self) -> None:
-        for field in self.fields.values():  # type: ignore[attr-defined]
-            w = field.widget
-            if isinstance(w, forms.CheckboxInput):
-                w.attrs.setdefault("class", "form-check-input")
-            elif isinstance(w, forms.Select):
-                w.attrs.setdefault("class", "form-select")
-            elif not isinstance(w, forms.HiddenInput):
-                w.attrs.setdefault("class", "form-control")
+        bootstrap(self)  # type: ignore[arg-type]
 
 
 class PersonForm(BootstrapMixin, forms.Form):

@@ -20,6 +20,7 @@ from jiuzhu.core.models import AuditEvent
 from jiuzhu.core.pdf import Checklist, Fields, Heading, Para, Table
 from jiuzhu.registry.models import Household
 from jiuzhu.testing.fixtures import TOWN_A, villages
+from jiuzhu.testing.pdftext import text_of
 
 from .kit import act, head_id, registered_household, signed
 
@@ -102,25 +103,10 @@ def _fields(doc: pdf.Doc) -> dict[str, str]:
     return {k: v for b in doc.blocks if isinstance(b, Fields) for k, v in b.items}
 
 
-def _pdf_strings(data: bytes) -> str:
-    """The text shown by an uncompressed ReportLab PDF (CID font strings are UTF-16BE literals)."""
-    esc = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-    def unescape(m: re.Match[bytes]) -> bytes:
-        e = m.group(1)
-        return bytes([int(e, 8)]) if e[:1].isdigit() else esc.get(e, e)
-
-    shown = []
-    for lit in re.findall(rb"\(((?:\\.|[^\\()])*)\) Tj", data, flags=re.S):
-        raw = re.sub(rb"\\([0-7]{1,3}|.)", unescape, lit, flags=re.S)
-        shown.append(raw.decode("utf-16-be", errors="replace") if len(raw) % 2 == 0 else raw.decode("latin-1"))
-    return "\n".join(shown)
-
-
 def _assert_pdf(doc: pdf.Doc, case: Case) -> None:
     data = pdf.render(doc, compress=False, invariant=True)
     assert data.startswith(b"%PDF")
-    text = _pdf_strings(data)
+    text = text_of(data)
     assert case.case_no in text and doc.verification_code in text
 
 

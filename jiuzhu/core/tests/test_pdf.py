@@ -15,53 +15,11 @@ import pytest
 
 from jiuzhu.core import pdf
 from jiuzhu.core.pdf import Checklist, Doc, Fields, Heading, Para, Spacer, Table
+from jiuzhu.testing.pdftext import page_strings
 
 HOSTILE = ["<script>alert(1)</script>", "&amp;", "<b>", "]]> \\ ( ) &lt;"]
 HEADER = ["序号", "户主", "村（社区）", "人口", "月保障金（元）"]
 ROWS = 300
-
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-
-def _unescape(literal: bytes) -> bytes:
-    def one(m: re.Match[bytes]) -> bytes:
-        esc = m.group(1)
-        if esc[:1].isdigit():
-            return bytes([int(esc, 8)])
-        return _ESCAPES.get(esc, esc)
-
-    return re.sub(rb"\\([0-7]{1,3}|.)", one, literal, flags=re.S)
-
-
-def page_strings(data: bytes) -> list[list[str]]:
-    objects = {int(n): body for n, body in re.findall(rb"(?ms)^(\d+) 0 obj\n(.*?)\nendobj", data)}
-    cid_fonts = {
-        m.group(1)
-        for body in objects.values()
-        if b"/BaseFont /STSong-Light" in body and b"/Type0" in body
-        for m in [re.search(rb"/Name /(\w+)", body[body.rindex(b"/Encoding") :])]
-        if m
-    }
-    kids = re.search(rb"/Kids \[([^\]]*)\]", data)
-    assert kids and cid_fonts
-    pages = []
-    for page_id in map(int, re.findall(rb"(\d+) 0 R", kids.group(1))):
-        contents = re.search(rb"/Contents (\d+) 0 R", objects[page_id])
-        assert contents
-        body = objects[int(contents.group(1))]
-        assert b"/Filter" not in body.split(b"stream", 1)[0], "render with compress=False"
-        stream = body.split(b"\nstream\n", 1)[1].rsplit(b"endstream", 1)[0]
-        assert b" TJ" not in stream  # only Tj shows are decoded below
-        font, shown = b"", []
-        for m in re.finditer(rb"/(\w+) [\d.]+ Tf|\(((?:\\.|[^\\()])*)\) Tj", stream, flags=re.S):
-            if m.group(1):
-                font = m.group(1)
-                continue
-            raw = _unescape(m.group(2))
-            shown.append(raw.decode("utf-16-be") if font in cid_fonts else raw.decode("latin-1"))
-        pages.append(shown)
-    return pages
-
 
 def notice(**overrides) -> Doc:
     rows = [
