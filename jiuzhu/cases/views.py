@@ -72,7 +72,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(owner_id=request.user.pk)
     if f["q"]:
         qs = qs.filter(case_no__icontains=f["q"].strip()[:32])
-    page = Paginator(qs.order_by("-pk"), PAGE).get_page(request.GET.get("page"))
+    page = Paginator(qs.select_related("owner").order_by("-pk"), PAGE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     nexts = _next_deadlines(list(page.object_list), today)
     perms = _perms(request)
