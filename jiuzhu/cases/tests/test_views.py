@@ -140,3 +140,14 @@ def test_system_admin_imports_next_years_holidays_all_or_nothing(personas, tmp_p
     assert c.post("/cases/workdays/", {"file": SimpleUploadedFile("w.csv", good.encode())}).status_code == 302
     assert WorkdayOverride.objects.count() == 1
     assert f"{ny}年的节假日安排尚未录入" not in c.get("/cases/workdays/").content.decode()
+
+
+def test_reviewer_queue_starts_with_what_waits_for_the_county(personas):
+    waiting = _case(personas)
+    other = _case(personas)
+    act(personas.caseworker_a, waiting, "accept")
+    act(personas.caseworker_a, waiting, "start_investigation")
+    act(personas.caseworker_a, waiting, "request_verification")
+    body = _client(personas.reviewer).get("/cases/").content.decode()
+    assert waiting.case_no in body and other.case_no not in body
+    assert other.case_no in _client(personas.reviewer).get("/cases/?state=").content.decode()
