@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "jiuzhu.synth",
     "jiuzhu.policyadmin",
     "jiuzhu.cases",
+    "jiuzhu.verification",
     "jiuzhu.portal",
     "jiuzhu.api",
     "jiuzhu.web",

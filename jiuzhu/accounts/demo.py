@@ -27,6 +27,8 @@ DEMO_ACCOUNTS: list[dict[str, str]] = [
      "full_name": "关庙镇村协理员"},
     {"username": "rv_hanbin", "password": DEMO_PASSWORD, "role": Role.REVIEWER, "area_code": "610902",
      "full_name": "汉滨区审核员"},
+    {"username": "vf_hanbin", "password": DEMO_PASSWORD, "role": Role.VERIFIER, "area_code": "610902",
+     "full_name": "汉滨区核对中心"},
     {"username": "sv_ankang", "password": DEMO_PASSWORD, "role": Role.SUPERVISOR, "area_code": "6109",
      "full_name": "安康市监督员"},
     {"username": "pa_shaanxi", "password": DEMO_PASSWORD, "role": Role.POLICY_ADMIN, "area_code": "61",

@@ -14,6 +14,7 @@ class Role(models.TextChoices):
     CASEWORKER = "caseworker", _("乡镇经办员")
     VILLAGE_ASSISTANT = "village_assistant", _("村社会救助协理员")
     REVIEWER = "reviewer", _("县级审核确认")
+    VERIFIER = "verifier", _("县级核对机构")
     SUPERVISOR = "supervisor", _("市/省监督")
     POLICY_ADMIN = "policy_admin", _("政策管理员")
     SYSTEM_ADMIN = "system_admin", _("系统管理员")
@@ -31,11 +32,13 @@ VIEW_NAMES = "view_names"  # see full names (case handling); others see 张*三
 VIEW_AUDIT = "view_audit"
 MANAGE_USERS = "manage_users"
 MANAGE_POLICY = "manage_policy"
+VERIFY = "verify"  # run 家庭经济状况核对 and read departmental records (purpose-limited, SECURITY PRIV-PURP)
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CASEWORKER: frozenset({VIEW, CHANGE, IMPORT, EXPORT, REVEAL, VIEW_NAMES}),
     Role.VILLAGE_ASSISTANT: frozenset({VIEW, CHANGE, VIEW_NAMES}),
     Role.REVIEWER: frozenset({VIEW, EXPORT, REVEAL, VIEW_NAMES}),
+    Role.VERIFIER: frozenset({VIEW, VIEW_NAMES, VERIFY}),
     Role.SUPERVISOR: frozenset({VIEW, EXPORT}),
     Role.POLICY_ADMIN: frozenset({VIEW, MANAGE_POLICY}),
     Role.SYSTEM_ADMIN: frozenset(),

@@ -1,0 +1,166 @@
+"""Verification runs. ``run_for_case`` is the interactive path (one application, a few seconds): it refuses to
+query anything without the family's recorded authorisation, asks every source through its adapter (logging
+each query with the case and the authorisation), compares the departments' records with the declared
+picture, and asks the policy engine whether the assessed picture meets the programme. A source that times
+out leaves the run "incomplete" with the other sources' results kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jiuzhu.core.audit import audit_record
+
+from . import assess
+from .adapters import SourceUnavailable, adapter_for
+from .models import Finding, SourceQuery, VerificationRun
+from .sources import SOURCES
+
+
+class NotAuthorised(Exception):
+    pass
+
+
+def authorisation_for(case: Any) -> Any:
+    """The family's signed 核对授权书 on the case; for 特困 also a legal supporter's when one is registered as a
+    member with a support duty (REFERENCE §4.2). None when missing."""
+    from jiuzhu.cases.models import Signature
+    from jiuzhu.registry.models import PersonEconomy
+
+    sigs = list(case.signatures.filter(kind=Signature.Kind.AUTHORISATION).order_by("-pk"))
+    family = next((s for s in sigs if s.signer_role in ("applicant", "member")), None)
+    if family is None:
+        return None
+    if case.programme == "tekun" and case.household_id and PersonEconomy.objects.filter(
+            person__household_id=case.household_id, obligor_for__isnull=False).exists():  # fmt: skip
+        if not any(s.signer_role == "supporter" for s in sigs):
+            return None
+    return family
+
+
+def _members(household: Any, on: dt.date) -> tuple[dict[str, str], dict[str, Any]]:
+    from jiuzhu.registry.models import Person
+
+    people = list(Person.objects.filter(household=household).order_by("pk"))
+    return {str(p.pk): p.id_number_bi for p in people}, {str(p.pk): p for p in people}
+
+
+def run_for_case(*, case: Any, actor: Any, on: dt.date | None = None, sources: list[str] | None = None) -> VerificationRun:
+    """Verify the case's household now. Raises ``NotAuthorised`` (after recording the refusal)."""
+    on = on or timezone.localdate()
+    auth = authorisation_for(case)
+    if auth is None or case.household_id is None:
+        audit_record(action="verification.refused", actor=actor, obj=case,
+                     detail={"reason": "no_household" if case.household_id is None else "no_authorisation"})  # fmt: skip
+        raise NotAuthorised(_("没有关联在册家庭，无法核对。") if case.household_id is None
+                            else _("没有家庭（及特困法定赡养人）签署的核对授权书，不得查询部门数据。"))  # fmt: skip
+    return _run(household=case.household, case=case, actor=actor, on=on, auth=auth, programme=case.programme,
+                sources=sources or list(SOURCES), purpose="application")  # fmt: skip
+
+
+def _run(*, household: Any, case: Any, actor: Any, on: dt.date, auth: Any, programme: str, sources: list[str],
+         purpose: str, job: Any = None) -> VerificationRun:  # fmt: skip
+    from jiuzhu.registry.policy_input import household_input
+
+    bis, people = _members(household, on)
+    run = VerificationRun.objects.create(case=case, household=household, area_code=household.area_code, purpose=purpose,
+                                         job=job, authorisation=auth, programme=programme, on=on, requested_by=actor)  # fmt: skip
+    records: list[assess.Record] = []
+    incomplete = False
+    ref = f"signature:{auth.pk}" if auth is not None else ""
+    for source in sources:
+        t0 = time.perf_counter()
+        try:
+            got = adapter_for(source).fetch(list(bis.values()), on, context={"run": run.pk, "case": getattr(case, "case_no", ""),
+                                                                             "authorisation": ref})  # fmt: skip
+        except SourceUnavailable as e:
+            incomplete = True
+            SourceQuery.objects.create(run=run, source=source, status=e.status, persons=len(bis),
+                                       ms=int((time.perf_counter() - t0) * 1000), authorisation_ref=ref, message=e.message[:200])  # fmt: skip
+            continue
+        records += got
+        SourceQuery.objects.create(run=run, source=source, status=SourceQuery.Status.OK, persons=len(bis),
+                                   records=len(got), ms=int((time.perf_counter() - t0) * 1000), authorisation_ref=ref)  # fmt: skip
+    found = assess.aggregate(records, on)
+    data = household_input(household, on)
+    data.pop("facts", None)
+    names = {mid: p.name for mid, p in people.items()}
+    diffs = assess.compare(data, bis, found, names, on)
+    by_bi = {p.id_number_bi: p for p in people.values()}
+    Finding.objects.bulk_create([
+        Finding(run=run, person=by_bi.get(d.person), source=d.source.split(",")[0], kind=d.kind, severity=d.severity,
+                declared=d.declared, found=d.found, text=d.text) for d in diffs
+    ])  # fmt: skip
+    assessed = assess.assessed_input(data, bis, found, on)
+    result = _engine(assessed, on, programme)
+    needs_look = any(d.kind == "business" or (d.severity == "lower") for d in diffs)
+    if incomplete or result is None or needs_look:
+        conclusion = VerificationRun.Conclusion.INVESTIGATE
+    else:
+        conclusion = VerificationRun.Conclusion.MEETS if result["eligible"] else VerificationRun.Conclusion.FAILS
+    run.status = VerificationRun.Status.INCOMPLETE if incomplete else VerificationRun.Status.COMPLETE
+    run.conclusion = conclusion
+    run.assessment = {
+        "members": {mid: _found_json(found.get(bi)) for mid, bi in bis.items()},
+        "assessed_input": {"assets": assessed.get("assets", {}),
+                           "incomes": {m["id"]: m.get("income", {}) for m in assessed["members"]},
+                           "members_counted": [m["id"] for m in assessed["members"]]},
+        "engine": result,
+        "differences": len(diffs),
+    }  # fmt: skip
+    run.finished_at = timezone.now()
+    run.save()
+    audit_record(action="verification.run", actor=actor, obj=case if case is not None else household,
+                 detail={"run": run.pk, "authorisation": ref, "status": run.status, "conclusion": conclusion,
+                         "sources": sources, "purpose": purpose})  # fmt: skip
+    return run
+
+
+def _found_json(f: assess.Found | None) -> dict[str, Any]:
+    if f is None:
+        return {}
+    return {"wage": str(f.wage) if f.wage is not None else None, "wage_sources": sorted(f.wage_sources),
+            "wage_stopped_since": f.wage_stopped_since.isoformat() if f.wage_stopped_since else None,
+            "pension_basic": str(f.pension_basic), "pension_other": str(f.pension_other),
+            "unemployment": str(f.unemployment), "houses": f.houses, "house_area": str(f.house_area),
+            "vehicles": f.vehicles, "vehicle_kinds": f.vehicle_kinds, "financial": str(f.financial),
+            "business": f.business, "death": f.death.isoformat() if f.death else None,
+            "sources": sorted(f.sources)}  # fmt: skip
+
+
+def _engine(data: dict[str, Any], on: dt.date, programme: str) -> dict[str, Any] | None:
+    from jiuzhu.policy.engine import evaluate
+    from jiuzhu.policy.errors import ParameterMissing, PolicyInputError
+    from jiuzhu.policyadmin.store import allow_unconfirmed, current_store
+
+    if not data["members"] or programme == "help":
+        return None
+    try:
+        r = evaluate(data, current_store(), on=on, allow_unconfirmed=allow_unconfirmed(), programmes=[programme])
+    except (ParameterMissing, PolicyInputError):
+        return None
+    p = r["programmes"][programme]
+    if p["status"] != "ok":
+        return None
+    return {"eligible": bool(p["eligible"]), "amount": p["amount"], "reasons": p["reasons"]}
+
+
+def summary(run: VerificationRun) -> str:
+    """One paragraph for the township (conclusion level: no departmental detail, PRIV-PURP)."""
+    findings = run.findings.count()
+    parts = [_("核对结论：%(c)s") % {"c": run.get_conclusion_display()}]
+    if run.status == VerificationRun.Status.INCOMPLETE:
+        missing = [SOURCES[q.source].label for q in run.queries.exclude(status=SourceQuery.Status.OK) if q.source in SOURCES]
+        parts.append(_("以下来源未返回：%(s)s") % {"s": "、".join(missing)})
+    parts.append(_("发现 %(n)d 处与申报不一致") % {"n": findings} if findings else _("未发现与申报不一致"))
+    return "；".join(parts) + "。"
+
+
+def amount_or_zero(v: Any) -> Decimal:
+    return Decimal(str(v)) if v is not None else Decimal("0.00")

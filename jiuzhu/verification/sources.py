@@ -1,0 +1,47 @@
+"""The departmental data sources of the 家庭经济状况核对 (REFERENCE §1.4) and what each tells: one entry per
+source with the kinds of record it produces. A record is normalised to (person, kind, amount, quantity,
+category, date); the source's own column layout for file drops is in ``feeds/<source>.yaml``.
+
+Kinds and their meaning (amounts in yuan):
+  registration  户籍 status (category: normal | cancelled | moved_out)
+  death         a death (event_date) — 公安 cancellation or 殡葬 cremation
+  wage          monthly wage (social-insurance contribution base, taxed salary, or housing-fund base)
+  pension       monthly pension or social-insurance benefit (category: basic | employee | other)
+  unemployment  monthly unemployment benefit
+  house         a dwelling (quantity: floor area m², amount: assessed value)
+  business      a registered business (category: status active | closed, amount: registered capital)
+  fund_balance  housing-fund balance
+  vehicle       a motor vehicle (category: car | truck | motorcycle | tricycle | adapted; amount: value)
+  deposit       bank deposits balance
+  securities    securities / funds balance
+  insurance     cash value of commercial insurance
+  marriage      marriage status change (category: married | divorced; event_date)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    label: str  # the department, as the report names it
+    kinds: tuple[str, ...]
+
+
+SOURCES: dict[str, Source] = {s.key: s for s in (
+    Source("hukou", "公安户籍", ("registration", "death")),
+    Source("hrss", "人力资源和社会保障", ("wage", "pension", "unemployment")),
+    Source("tax", "税务", ("wage",)),
+    Source("real_estate", "不动产登记", ("house",)),
+    Source("market", "市场监督管理", ("business",)),
+    Source("housing_fund", "住房公积金", ("wage", "fund_balance")),
+    Source("vehicle", "公安交管车辆登记", ("vehicle",)),
+    Source("bank", "银行、证券、保险", ("deposit", "securities", "insurance")),
+    Source("funeral", "民政殡葬", ("death",)),
+    Source("marriage", "民政婚姻登记", ("marriage",)),
+)}  # fmt: skip
+KINDS = sorted({k for s in SOURCES.values() for k in s.kinds})
+INCOME_KINDS = ("wage", "pension", "unemployment")
+ASSET_KINDS = ("house", "vehicle", "deposit", "securities", "insurance", "fund_balance", "business")
