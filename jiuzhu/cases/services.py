@@ -442,11 +442,14 @@ def h_supply_materials(ctx: Ctx) -> None:
     n = ctx.case.material_notices.filter(supplied_on__isnull=True).order_by("-pk").first()
     if n is None:
         raise Refused(_("没有待补正的告知。"))
+    _record_signatures(ctx)
+    problems = _signatures_missing(ctx.case)  # the case is accepted from here on: the declarations are required
+    if problems:
+        raise Refused(*problems)
     if ctx.on < n.issued_on:
         raise Refused(_("补齐日期不能早于告知日期。"))
     n.supplied_on = ctx.on
     n.save(update_fields=["supplied_on"])
-    _record_signatures(ctx)
 
 
 def h_sign(ctx: Ctx) -> None:
@@ -641,6 +644,9 @@ def _post(ctx: Ctx, kind: str, amount: Decimal | None, ends: dt.date | None) -> 
     head = case.household.head_name if case.household is not None and case.household.head_name else case.applicant_name
     if case.applicant_is_minor or _head_is_minor(case, ctx.on):
         return
+    if len(case.area_code) != 12:  # boards are per village; a case not placed in a village is not posted
+        ctx.detail["not_posted"] = "no_village"
+        return
     Publicity.objects.create(case=case, kind=kind, area_code=case.area_code, programme=case.programme,
                              masked_name=mask_name(head), household_size=_size(case), amount=amount,
                              starts_on=ctx.on, ends_on=ends)  # fmt: skip
@@ -763,7 +769,7 @@ def h_confirm(ctx: Ctx) -> None:
         raise Refused(_("政策引擎判定不符合条件：%(r)s。请退回补充调查或作出不予批准决定。") % {"r": "；".join(result.reasons[:4])})
     if case.programme == Programme.TEMPORARY:
         level = result.details.get("approval_level")
-        if level == "one_matter":
+        if level == "case_conference":
             raise Refused(_("金额超过县级审批额度，须提交一事一议。"))
     _decide(ctx, result, level="township" if ctx.actor.role == Role.CASEWORKER else "county")
 
@@ -876,7 +882,7 @@ def township_limit(case: Case, on: dt.date) -> Decimal | None:
     from jiuzhu.policy.divisions import normalise
     from jiuzhu.policyadmin.store import current_store
 
-    v = current_store().resolve("temporary.township_approval_limit", normalise(case.area_code), on)
+    v = current_store().resolve("temp.township_limit", normalise(case.area_code), on)
     return None if v is None else Decimal(str(v.value))
 
 

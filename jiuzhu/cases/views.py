@@ -203,6 +203,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     preview = assess.run(case, timezone.localdate())[case.programme] if action in (
         "propose", "confirm", "township_approve", "advance_pay", "conference_decide") and case.household_id else None  # fmt: skip
     status = 200
+    stored: list[str] = []  # files written for this request: removed again if the action is refused
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         version, on = data.pop("version"), data.pop("on")
@@ -215,6 +216,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                     checked = storage.check(upload.name or "file", upload.read())
                     data["attachment"] = services.add_attachment(case=case, actor=request.user,
                                                                  kind=str(data.get("kind") or "material"), checked=checked)  # fmt: skip
+                    stored.append(data["attachment"].storage_name)
                 data.pop("file", None)
                 services.perform(actor=request.user, case_id=case.pk, action=action, version=version, data=data, on=on)
         except services.Stale as e:
@@ -229,6 +231,8 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             messages.success(request, _("已办理：%(a)s") % {"a": act.label})
             return redirect("cases:detail", pk=case.pk)
+        for name in stored:  # the action was refused and its rows rolled back: no file without a row
+            storage.remove(name)
     return render(request, "cases/action.html", {"case": case, "act": act, "form": form, "preview": preview,
                                                  "state": STATES.get(case.state, case.state)}, status=status)  # fmt: skip
 

@@ -151,3 +151,25 @@ def test_reviewer_queue_starts_with_what_waits_for_the_county(personas):
     body = _client(personas.reviewer).get("/cases/").content.decode()
     assert waiting.case_no in body and other.case_no not in body
     assert other.case_no in _client(personas.reviewer).get("/cases/?state=").content.decode()
+
+
+def test_a_refused_action_keeps_no_uploaded_file(personas):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from jiuzhu.cases import storage
+
+    case = _case(personas)
+    act(personas.caseworker_a, case, "withdraw")
+    case.refresh_from_db()
+    before = set(storage.root().iterdir())
+    pdf = SimpleUploadedFile("签字.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", content_type="application/pdf")
+    # a valid form, the file stored, then the step refused (a withdrawn case takes no signature): no file is left
+    r = _client(personas.caseworker_a).post(f"/cases/{case.pk}/act/sign/", {"version": case.version, "kind": "commitment",
+                                                                            "signer_role": "applicant",
+                                                                            "signer_name": "王大山", "file": pdf})  # fmt: skip
+    assert r.status_code == 200 and "不能执行" in r.content.decode()
+    assert set(storage.root().iterdir()) == before and case.attachments.count() == 0
+    pdf.seek(0)
+    r = _client(personas.caseworker_a).post(f"/cases/{case.pk}/act/attach/", {"version": case.version + 5, "kind": "收入证明",
+                                                                              "file": pdf})  # fmt: skip
+    assert r.status_code == 409 and set(storage.root().iterdir()) == before

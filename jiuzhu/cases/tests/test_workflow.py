@@ -218,14 +218,16 @@ def test_temporary_above_the_township_limit_needs_the_county(personas):
     act(cw, case, "record_investigation", D(2026, 3, 3), investigators="甲,乙", signed=True)
     act(cw, case, "propose", D(2026, 3, 4), opinion="因病支出过大，拟救助")
     level = services.assess.run(case, D(2026, 3, 12))["temporary"].details["approval_level"]
-    assert level in ("county", "one_matter")
+    assert level in ("county", "case_conference")
     with pytest.raises(services.Refused, match="报县级审批|超过乡镇"):
         act(cw, case, "township_approve", D(2026, 3, 12))
     act(cw, case, "submit_to_county", D(2026, 3, 12))
     if level == "county":
         act(rv, case, "confirm", D(2026, 3, 13))
     else:
-        act(rv, case, "refer_conference", D(2026, 3, 13))
+        with pytest.raises(services.Refused, match="一事一议"):
+            act(rv, case, "confirm", D(2026, 3, 13))
+        act(rv, case, "refer_conference", D(2026, 3, 13), reason="超过县级审批额度")
         act(rv, case, "conference_decide", D(2026, 3, 20), participants="民政、卫健、医保", minutes="一事一议", amount="20000.00")
     case.refresh_from_db()
     assert case.state == "approved" and case.decisions.get().level in ("county", "conference")
@@ -291,3 +293,31 @@ def test_duplicate_open_application_is_pointed_out(personas):
     other, _ = services.intake(actor=personas.caseworker_a, programme="dibao", channel="window", area_code=h.area_code,
                                applicant_name="王大山", applicant_id=head_id(h), signatures=signed())  # fmt: skip
     assert services.duplicates_of(other) == [case]
+
+
+def test_materials_supplied_needs_the_declarations(personas):
+    cw = personas.caseworker_a
+    h = registered_household(cw, villages(TOWN_A)[0])
+    case, _ = services.intake(actor=cw, programme="dibao", channel="window", area_code=h.area_code,
+                              applicant_name="王大山", applicant_id=head_id(h), received_on=D(2026, 3, 2))  # fmt: skip
+    act(cw, case, "request_materials", D(2026, 3, 2), items=["income_statement"])
+    with pytest.raises(services.Refused, match="承诺书"):
+        act(cw, case, "supply_materials", D(2026, 3, 5))
+    act(cw, case, "supply_materials", D(2026, 3, 5), signer_name="王大山", signed_commitment=True, signed_authorisation=True)
+    case.refresh_from_db()
+    assert case.state == "accepted" and case.signatures.count() == 2
+
+
+def test_advance_payment_within_the_township_limit(personas):
+    cw = personas.caseworker_a
+    h = registered_household(cw, villages(TOWN_A)[0])
+    services.reserve_append(township=TOWN_A, kind="topup", amount=Decimal("50000.00"), on=D(2026, 9, 1), actor=personas.reviewer)
+    case, _ = services.intake(actor=cw, programme="temporary", channel="window", area_code=h.area_code,
+                              applicant_name="王大山", applicant_id=head_id(h), temp_type="emergency", temp_tier=1,
+                              received_on=D(2026, 9, 28))  # fmt: skip
+    limit = services.township_limit(case, D(2026, 9, 28))
+    assert limit is not None  # temp.township_limit (an L value in the national pack)
+    with pytest.raises(services.Refused, match="乡镇审批额度"):
+        act(cw, case, "advance_pay", D(2026, 9, 28), amount=str(limit + 1))
+    assert services.reserve_balance(TOWN_A) == Decimal("50000.00")
+    act(cw, case, "advance_pay", D(2026, 9, 28), amount=str(limit))
