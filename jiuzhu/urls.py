@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("jiuzhu.accounts.urls")),
     path("", include("jiuzhu.registry.urls")),
     path("", include("jiuzhu.cases.urls")),
+    path("", include("jiuzhu.verification.urls")),
     path("", include("jiuzhu.policyadmin.urls_evaluate")),
     path("policy/", include("jiuzhu.policyadmin.urls")),
     path("", include("jiuzhu.cases.urls_documents")),

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from jiuzhu.cases import services
 from jiuzhu.cases.models import Case, Publicity
-from jiuzhu.cases.tests.kit import act, head_id, registered_household, signed
+from jiuzhu.cases.tests.kit import act, head_id, registered_household, signed, verifier
 from jiuzhu.core import crypto, idnumber, pdf
 from jiuzhu.core.masking import mask_name
 from jiuzhu.core.models import Division
@@ -58,7 +58,7 @@ def _to_publicity(cw, rv, case: Case, on: dt.date) -> Case:
     act(cw, case, "start_investigation", on - dt.timedelta(days=4))
     act(cw, case, "record_investigation", on - dt.timedelta(days=4), investigators="李四、赵五", signed=True)
     act(cw, case, "request_verification", on - dt.timedelta(days=3))
-    act(rv, case, "run_verification", on - dt.timedelta(days=2))
+    act(verifier(), case, "run_verification", on - dt.timedelta(days=2))
     return act(cw, case, "propose", on, opinion="家庭人均收入低于当地低保标准，拟同意")
 
 

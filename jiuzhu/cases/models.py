@@ -215,8 +215,9 @@ class HomeInvestigation(models.Model):
 
 
 class VerificationRequest(models.Model):
-    """The verification step (核对). Until the verification module lands, the result is a stub computed from the
-    registered economy and says so (``is_stub``)."""
+    """The verification step (核对): the township requests it, the county's 核对 centre runs it
+    (``verification.services.run_for_case``); the township sees the conclusion and a one-paragraph summary,
+    the detail stays with the 核对 role (SECURITY PRIV-PURP)."""
 
     class Conclusion(models.TextChoices):
         MEETS = "meets", _("符合")
@@ -229,7 +230,9 @@ class VerificationRequest(models.Model):
     completed_on = models.DateField(null=True, blank=True)
     conclusion = models.CharField(max_length=16, choices=Conclusion.choices, blank=True, default="")
     summary = models.TextField(blank=True, default="")
-    is_stub = models.BooleanField(default=True)
+    is_stub = models.BooleanField(default=False)
+    run = models.ForeignKey("verification.VerificationRun", null=True, blank=True, on_delete=models.PROTECT,
+                            related_name="+")  # the 核对 run that answered the request
     requested_by = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT, related_name="+")
 
 

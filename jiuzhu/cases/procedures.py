@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jiuzhu.accounts.roles import Role
 
-CW, VA, RV = Role.CASEWORKER.value, Role.VILLAGE_ASSISTANT.value, Role.REVIEWER.value
+CW, VA, RV, VF = Role.CASEWORKER.value, Role.VILLAGE_ASSISTANT.value, Role.REVIEWER.value, Role.VERIFIER.value
 
 # States (shared names across programmes; each procedure uses a subset).
 STATES: dict[str, Any] = {
@@ -140,7 +140,7 @@ def _investigation(start_from: set[str]) -> list[Action]:
         A("record_investigation", _("录入入户调查"), {"investigating", "objection", "county_review", "advance_paid"}, None,
           {CW, VA, RV}),
         A("request_verification", _("提请家庭经济状况核对"), {"investigating"}, None, {CW}),
-        A("run_verification", _("开展核对"), {"investigating", "objection", "county_review"}, None, {RV}),
+        A("run_verification", _("开展核对"), {"investigating", "objection", "county_review"}, None, {VF}),
         A("extend", _("延长办理时限至45个工作日"), {"accepted", "investigating", "publicity", "objection",
                                                   "county_review"}, None, {CW, RV}),
     ]  # fmt: skip

@@ -577,22 +577,22 @@ def h_request_verification(ctx: Ctx) -> None:
 
 
 def h_run_verification(ctx: Ctx) -> None:
-    """Placeholder until the verification module lands: the conclusion comes from the registered incomes and
-    assets through the policy engine, and the record says it is a stub (is_stub)."""
+    """The county's 核对 centre verifies the household against the departments' records (``verification``):
+    refused without the family's authorisation; the request gets the run's conclusion and a summary."""
+    from jiuzhu.verification import services as verification
+
     v = ctx.case.verifications.filter(completed_on__isnull=True).order_by("-pk").first()
     if v is None:
         raise Refused(_("乡镇尚未提请核对。"))
-    result = assess.run(ctx.case, ctx.on).get(ctx.case.programme)
-    if result is None or not result.ok:
-        conclusion, summary = VerificationRequest.Conclusion.INVESTIGATE, (result.problem if result else "")
-    else:
-        conclusion = VerificationRequest.Conclusion.MEETS if result.eligible else VerificationRequest.Conclusion.FAILS
-        summary = "；".join(result.reasons[:6])
+    try:
+        run = verification.run_for_case(case=ctx.case, actor=ctx.actor, on=ctx.on)
+    except verification.NotAuthorised as e:
+        raise Refused(str(e)) from e
     v.started_on = v.completed_on = ctx.on
-    v.conclusion, v.is_stub = conclusion, True
-    v.summary = ("【模拟核对结果：核对模块上线前，依据在册家庭收入和财产信息得出，非部门数据比对】" + summary)[:4000]
+    v.conclusion, v.is_stub, v.run = run.conclusion, False, run
+    v.summary = verification.summary(run)[:4000]
     v.save()
-    ctx.detail["conclusion"] = conclusion
+    ctx.detail |= {"conclusion": run.conclusion, "run": run.pk, "status": run.status}
 
 
 def h_extend(ctx: Ctx) -> None:

@@ -67,6 +67,7 @@ class Personas:
     supervisor: User
     auditor: User
     policy_admin: User
+    verifier: User  # the county's 核对 centre
 
 
 def make_personas() -> Personas:
@@ -81,6 +82,7 @@ def make_personas() -> Personas:
         supervisor=make_user("sv", Role.SUPERVISOR, CITY),
         auditor=make_user("au", Role.AUDITOR, PROVINCE),
         policy_admin=make_user("pa", Role.POLICY_ADMIN, PROVINCE),
+        verifier=make_user("vf", Role.VERIFIER, COUNTY),
     )
 
 

@@ -42,3 +42,10 @@ def act(actor: Any, case: Case, action: str, on: dt.date | None = None, **data: 
 
 def signed(name: str = "王大山") -> list[tuple[str, str]]:
     return [("commitment", name), ("authorisation", name)]
+
+
+def verifier() -> Any:
+    """The county 核对 centre's account of the ``personas`` fixture."""
+    from jiuzhu.accounts.models import User
+
+    return User.objects.get(username="vf")

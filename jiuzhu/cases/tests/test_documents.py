@@ -34,7 +34,7 @@ NOT_FOUND = "未找到与该核验码对应的文书"
 
 def _dibao_to_county(personas, *, materials: bool = True) -> tuple[Case, Household, str]:
     """A 低保 case at the window (首问: caseworker A) up to the county's review."""
-    cw, rv = personas.caseworker_a, personas.reviewer
+    cw = personas.caseworker_a
     h = registered_household(cw, villages(TOWN_A)[0], size=3)
     case, code = services.intake(actor=cw, programme="dibao", channel="window", area_code=h.area_code,
                                  applicant_name="王大山", applicant_id=head_id(h), household_size=3,
@@ -48,7 +48,7 @@ def _dibao_to_county(personas, *, materials: bool = True) -> tuple[Case, Househo
     act(cw, case, "record_investigation", D(2026, 3, 12), investigators="李四、赵五", signed=True,
         present_members="王大山", housing="土坯房两间", income="务农，年收入约三千元", conclusion="家庭生活困难")  # fmt: skip
     act(cw, case, "request_verification", D(2026, 3, 12))
-    act(rv, case, "run_verification", D(2026, 3, 13))
+    act(personas.verifier, case, "run_verification", D(2026, 3, 13))
     act(cw, case, "propose", D(2026, 3, 16), opinion="拟同意")
     act(cw, case, "submit_to_county", D(2026, 3, 24))
     case.refresh_from_db()

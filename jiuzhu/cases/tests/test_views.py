@@ -64,9 +64,9 @@ def test_every_action_form_renders(personas, programme):
     """Each action's page renders for a role allowed to take it (state checks happen on submit)."""
     kw = {"temp_type": "emergency", "temp_tier": 1} if programme == "temporary" else {}
     case = _case(personas, programme, **kw)
-    cw, rv = _client(personas.caseworker_a), _client(personas.reviewer)
+    cw, rv, vf = _client(personas.caseworker_a), _client(personas.reviewer), _client(personas.verifier)
     for key, a in PROCEDURES[programme].actions.items():
-        client = cw if "caseworker" in a.roles else rv
+        client = cw if "caseworker" in a.roles else (rv if "reviewer" in a.roles else vf)
         r = client.get(f"/cases/{case.pk}/act/{key}/")
         assert r.status_code == 200, (programme, key, r.status_code)
 

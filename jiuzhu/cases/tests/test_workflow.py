@@ -55,11 +55,12 @@ def test_dibao_from_application_to_publication(personas):
         act(cw, case, "record_investigation", D(2026, 3, 12), investigators="李四", signed=True)
     act(cw, case, "record_investigation", D(2026, 3, 12), investigators="李四、赵五", signed=True, housing="土坯房")
     act(cw, case, "request_verification", D(2026, 3, 12))
-    with pytest.raises(services.Forbidden):  # the township cannot run the county's verification
-        act(cw, case, "run_verification", D(2026, 3, 13))
-    act(rv, case, "run_verification", D(2026, 3, 13))
+    for who in (cw, rv):  # the township and the approver cannot run the 核对 centre's verification
+        with pytest.raises(services.Forbidden):
+            act(who, case, "run_verification", D(2026, 3, 13))
+    act(personas.verifier, case, "run_verification", D(2026, 3, 13))
     v = case.verifications.get()
-    assert v.is_stub and v.conclusion == "meets" and "模拟核对" in v.summary
+    assert not v.is_stub and v.run is not None and v.conclusion == "meets" and "未发现与申报不一致" in v.summary
     act(cw, case, "propose", D(2026, 3, 16), opinion="家庭人均收入低于当地低保标准，拟同意")
     pub = Publicity.objects.get(case=case, kind="publicity")
     assert pub.ends_on == D(2026, 3, 23) and pub.masked_name != "王大山" and pub.amount > 0
@@ -117,7 +118,7 @@ def test_delegation_lets_the_township_confirm_in_20_working_days(personas):
     act(cw, case, "start_investigation", D(2026, 1, 6))
     act(cw, case, "record_investigation", D(2026, 1, 6), investigators="甲,乙", signed=True)
     act(cw, case, "request_verification", D(2026, 1, 6))
-    act(personas.reviewer, case, "run_verification", D(2026, 1, 7))
+    act(personas.verifier, case, "run_verification", D(2026, 1, 7))
     act(cw, case, "propose", D(2026, 1, 7), opinion="拟同意")
     act(cw, case, "submit_to_county", D(2026, 1, 15))
     with pytest.raises(services.Forbidden):
@@ -142,7 +143,7 @@ def test_conflict_of_interest_forces_a_county_home_visit(personas):
     act(cw, case, "start_investigation", D(2026, 3, 3))
     act(cw, case, "record_investigation", D(2026, 3, 3), investigators="甲,乙", signed=True)
     act(cw, case, "request_verification", D(2026, 3, 3))
-    act(rv, case, "run_verification", D(2026, 3, 4))
+    act(personas.verifier, case, "run_verification", D(2026, 3, 4))
     act(cw, case, "propose", D(2026, 3, 4), opinion="拟同意")
     act(cw, case, "submit_to_county", D(2026, 3, 12))
     with pytest.raises(services.Refused, match="近亲属备案"):
@@ -188,7 +189,7 @@ def test_tekun_with_self_care_assessment_and_random_check(personas):
     act(cw, case, "start_investigation", D(2026, 3, 3))
     act(cw, case, "record_investigation", D(2026, 3, 3), investigators="甲,乙", signed=True)
     act(cw, case, "request_verification", D(2026, 3, 3))
-    act(rv, case, "run_verification", D(2026, 3, 4))
+    act(personas.verifier, case, "run_verification", D(2026, 3, 4))
     act(cw, case, "propose", D(2026, 3, 4), opinion="无劳动能力、无生活来源、无法定赡养人，拟同意")
     act(cw, case, "submit_to_county", D(2026, 3, 12))
     case.refresh_from_db()
@@ -240,7 +241,7 @@ def test_privacy_exclusion_takes_the_notice_down_and_complaints_force_a_county_v
                              ("record_investigation", 3, {"investigators": "甲,乙", "signed": True}),
                              ("request_verification", 3, {})):  # fmt: skip
         act(cw, case, action, D(2026, 3, on), **data)
-    act(rv, case, "run_verification", D(2026, 3, 4))
+    act(personas.verifier, case, "run_verification", D(2026, 3, 4))
     act(cw, case, "propose", D(2026, 3, 4), opinion="拟同意")
     assert Publicity.objects.filter(case=case, withdrawn_on__isnull=True).count() == 1
     with pytest.raises(services.Refused):
@@ -261,14 +262,14 @@ def test_privacy_exclusion_takes_the_notice_down_and_complaints_force_a_county_v
 def test_a_minor_head_is_never_posted(personas):
     from jiuzhu.registry.models import Person
 
-    cw, rv = personas.caseworker_a, personas.reviewer
+    cw = personas.caseworker_a
     h, case, _ = _dibao_case(personas)
     Person.objects.filter(household=h, relation="02").update(birth_date=D(2010, 5, 1))
     for action, on, data in (("accept", 2, {}), ("start_investigation", 3, {}),
                              ("record_investigation", 3, {"investigators": "甲,乙", "signed": True}),
                              ("request_verification", 3, {})):  # fmt: skip
         act(cw, case, action, D(2026, 3, on), **data)
-    act(rv, case, "run_verification", D(2026, 3, 4))
+    act(personas.verifier, case, "run_verification", D(2026, 3, 4))
     act(cw, case, "propose", D(2026, 3, 4), opinion="拟同意")
     assert not Publicity.objects.filter(case=case).exists()
 
