@@ -110,6 +110,38 @@ class TierForm(ActionForm):
     one_matter = forms.BooleanField(label=_("提交县级一事一议（重大疑难个案）"), required=False)
 
 
+class ContestForm(ActionForm):
+    finding = forms.ChoiceField(label=_("对哪一项核对结果有异议"), required=False)
+    content = forms.CharField(label=_("异议内容和理由"), max_length=4000, widget=TEXTAREA)
+    file = forms.FileField(label=_("证据材料（可选，PDF、JPG、PNG）"), required=False)
+    kind = forms.CharField(widget=forms.HiddenInput, required=False, initial="核对异议证据")
+
+    def __init__(self, *args: Any, case: Any = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        from jiuzhu.verification.models import VerificationRun
+        from jiuzhu.verification.sources import FINDING_KINDS
+
+        run = VerificationRun.objects.filter(case=case).exclude(status="refused").order_by("-pk").first() if case else None
+        # the township sees which item is contested, not the departmental figures
+        self.fields["finding"].choices = [("", "—")] + [  # type: ignore[attr-defined]
+            (str(f.pk), f"{FINDING_KINDS.get(f.kind, (f.kind,))[0]}（{f.get_severity_display()}）")
+            for f in (run.findings.all() if run else [])]  # fmt: skip
+
+
+class RecheckForm(ActionForm):
+    objection = forms.ChoiceField(label=_("核对异议"))
+    outcome = forms.ChoiceField(label=_("复查结论"), choices=[("upheld", _("异议成立（重新核对时不再采用该项记录）")),
+                                                           ("dismissed", _("异议不成立"))])  # fmt: skip
+    result = forms.CharField(label=_("复查情况"), max_length=4000, widget=TEXTAREA)
+
+    def __init__(self, *args: Any, case: Any = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        from jiuzhu.verification.models import VerificationObjection
+
+        qs = VerificationObjection.objects.filter(run__case=case, status="open").order_by("pk") if case else []
+        self.fields["objection"].choices = [(str(o.pk), f"{o.submitted_on:%Y-%m-%d} {o.content[:40]}") for o in qs]  # type: ignore[attr-defined]
+
+
 class ExtendForm(ActionForm):
     extension = forms.ChoiceField(label=_("法定情形"), choices=list(EXTENSION_REASONS.items()))
 
@@ -178,14 +210,15 @@ class TriageForm(ActionForm):
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     "accept": SignFields, "request_materials": MaterialsForm, "supply_materials": ActionForm, "sign": SignForm,
     "attach": AttachForm, "link_household": LinkForm, "transfer": TransferForm, "terminate": ReasonRequired,
-    "record_investigation": InvestigationForm, "extend": ExtendForm, "exclude_publicity": ExcludeForm, "set_tier": TierForm,
+    "record_investigation": InvestigationForm, "extend": ExtendForm, "exclude_publicity": ExcludeForm, "contest_verification": ContestForm,
+    "recheck_verification": RecheckForm, "set_tier": TierForm,
     "record_complaint": ReasonRequired, "propose": ProposeForm,
     "record_objection": ObjectionForm, "democratic_review": ReviewForm, "reject": ReasonRequired,
     "return_to_township": ReasonRequired, "assess_self_care": SelfCareForm, "advance_pay": MoneyForm,
     "complete_paperwork": ReasonRequired, "conference_decide": ConferenceForm, "pay_instalment": InstalmentForm,
     "refer_out": ReferForm, "triage": TriageForm,
 }  # fmt: skip
-NEEDS_CASE = {"transfer", "assess_self_care"}
+NEEDS_CASE = {"transfer", "assess_self_care", "contest_verification", "recheck_verification"}
 
 
 class IntakeForm(forms.Form):

@@ -141,6 +141,9 @@ def _investigation(start_from: set[str]) -> list[Action]:
           {CW, VA, RV}),
         A("request_verification", _("提请家庭经济状况核对"), {"investigating"}, None, {CW}),
         A("run_verification", _("开展核对"), {"investigating", "objection", "county_review"}, None, {VF}),
+        A("contest_verification", _("登记核对异议"), {"investigating", "objection", "county_review"}, None, {CW},
+          public=_("已收到您对核对结果的异议，乡镇（街道）正在复查")),
+        A("recheck_verification", _("复查核对异议"), {"investigating", "objection", "county_review"}, None, {CW}),
         A("extend", _("延长办理时限至45个工作日"), {"accepted", "investigating", "publicity", "objection",
                                                   "county_review"}, None, {CW, RV}),
     ]  # fmt: skip

@@ -595,6 +595,49 @@ def h_run_verification(ctx: Ctx) -> None:
     ctx.detail |= {"conclusion": run.conclusion, "run": run.pk, "status": run.status}
 
 
+def _latest_run(case: Case) -> Any:
+    from jiuzhu.verification.models import VerificationRun
+
+    return VerificationRun.objects.filter(case=case).exclude(status="refused").order_by("-pk").first()
+
+
+def h_contest_verification(ctx: Ctx) -> None:
+    """The applicant contests a finding of the 核对 with evidence (REFERENCE §3.1 step 5)."""
+    from jiuzhu.verification.models import VerificationObjection
+
+    run = _latest_run(ctx.case)
+    if run is None:
+        raise Refused(_("尚无核对结果，无需登记异议。"))
+    _need(ctx, "content")
+    fid = str(ctx.data.get("finding") or "")
+    finding = run.findings.filter(pk=int(fid)).first() if fid.isdigit() else None
+    VerificationObjection.objects.create(run=run, finding=finding, content=str(ctx.data["content"])[:4000],
+                                         attachment=ctx.data.get("attachment"), submitted_on=ctx.on)  # fmt: skip
+    ctx.reason = str(ctx.data["content"])[:2000]
+    ctx.detail["finding"] = finding.pk if finding else None
+
+
+def h_recheck_verification(ctx: Ctx) -> None:
+    """The township re-checks: an upheld objection sets that finding aside in later runs (the kind, up to the
+    objection's date) and asks the 核对 centre to run again; a dismissed one keeps the result."""
+    from jiuzhu.verification.models import VerificationObjection
+
+    oid = str(ctx.data.get("objection") or "")
+    o = VerificationObjection.objects.filter(pk=int(oid), run__case=ctx.case, status="open").first() if oid.isdigit() else None
+    if o is None:
+        raise Refused(_("请选择待复查的核对异议。"))
+    outcome = ctx.data.get("outcome")
+    if outcome not in ("upheld", "dismissed"):
+        raise Refused(_("请选择复查结论。"))
+    _need(ctx, "result")
+    o.status, o.result, o.handled_by, o.handled_on = outcome, str(ctx.data["result"])[:4000], ctx.actor, ctx.on
+    o.save()
+    ctx.reason = o.result[:2000]
+    ctx.detail |= {"objection": o.pk, "outcome": outcome}
+    if outcome == "upheld" and not ctx.case.verifications.filter(completed_on__isnull=True).exists():
+        VerificationRequest.objects.create(case=ctx.case, requested_on=ctx.on, requested_by=ctx.actor)
+
+
 def h_extend(ctx: Ctx) -> None:
     key = ctx.data.get("extension")
     if key not in EXTENSION_REASONS:
@@ -973,7 +1016,8 @@ HANDLERS: dict[str, Callable[[Ctx], None]] = {
     "sign": h_sign, "attach": h_attach, "link_household": h_link_household,
     "exclude_publicity": h_exclude_publicity, "set_tier": h_set_tier, "record_complaint": h_record_complaint, "transfer": h_transfer, "withdraw": h_withdraw, "terminate": h_terminate,
     "record_investigation": h_record_investigation, "request_verification": h_request_verification,
-    "run_verification": h_run_verification, "extend": h_extend, "propose": h_propose,
+    "run_verification": h_run_verification,
+    "contest_verification": h_contest_verification, "recheck_verification": h_recheck_verification, "extend": h_extend, "propose": h_propose,
     "record_objection": h_record_objection, "reinvestigate": h_reinvestigate, "democratic_review": h_democratic_review,
     "submit_to_county": h_submit_to_county, "confirm": h_confirm, "reject": h_reject,
     "notify_rejection": h_notify_rejection, "return_to_township": h_return, "assess_self_care": h_assess_self_care,

@@ -153,7 +153,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "transfers": case.transfers.order_by("pk"), "children": case.children.order_by("pk"),
         "materials": services.MATERIALS, "programme_labels": dict(Programme.choices),
         "duplicates": services.duplicates_of(case) if case.state in OPEN_STATES else [],
+        "vobjections": _verification_objections(case),
     })  # fmt: skip
+
+
+def _verification_objections(case: Case) -> list[Any]:
+    from jiuzhu.verification.models import VerificationObjection
+
+    return list(VerificationObjection.objects.filter(run__case=case).order_by("pk"))
 
 
 def available_documents(case: Case, perms: frozenset[str]) -> list[tuple[str, str]]:

@@ -87,6 +87,7 @@ def _run(*, household: Any, case: Any, actor: Any, on: dt.date, auth: Any, progr
         records += got
         SourceQuery.objects.create(run=run, source=source, status=SourceQuery.Status.OK, persons=len(bis),
                                    records=len(got), ms=int((time.perf_counter() - t0) * 1000), authorisation_ref=ref)  # fmt: skip
+    records = _set_aside(records, household)
     found = assess.aggregate(records, on)
     data = household_input(household, on)
     data.pop("facts", None)
@@ -120,6 +121,28 @@ def _run(*, household: Any, case: Any, actor: Any, on: dt.date, auth: Any, progr
                  detail={"run": run.pk, "authorisation": ref, "status": run.status, "conclusion": conclusion,
                          "sources": sources, "purpose": purpose})  # fmt: skip
     return run
+
+
+def _set_aside(records: list[assess.Record], household: Any) -> list[assess.Record]:
+    """Records behind a finding whose objection the township upheld are not used again (that kind, for that
+    person — or the whole household for household-level findings — up to the objection's date)."""
+    from .models import VerificationObjection
+    from .sources import FINDING_KINDS
+
+    rules = []
+    for o in VerificationObjection.objects.filter(run__household=household, status="upheld", finding__isnull=False
+                                                  ).select_related("finding", "finding__person"):  # fmt: skip
+        f = o.finding
+        if f is None:
+            continue
+        kinds = FINDING_KINDS.get(f.kind, ("", (f.kind,)))[1]
+        who = f.person.id_number_bi if f.person is not None else None
+        rules.append((set(kinds), who, o.submitted_on))
+    if not rules:
+        return records
+    return [r for r in records
+            if not any(r.kind in kinds and (who is None or r.person == who) and r.period <= until
+                       for kinds, who, until in rules)]  # fmt: skip
 
 
 def _found_json(f: assess.Found | None) -> dict[str, Any]:

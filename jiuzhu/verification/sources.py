@@ -45,3 +45,14 @@ SOURCES: dict[str, Source] = {s.key: s for s in (
 KINDS = sorted({k for s in SOURCES.values() for k in s.kinds})
 INCOME_KINDS = ("wage", "pension", "unemployment")
 ASSET_KINDS = ("house", "vehicle", "deposit", "securities", "insurance", "fund_balance", "business")
+
+# A finding's kind (assess.compare) → its label and the record kinds it rests on.
+FINDING_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "wage": ("工资性收入", ("wage",)),
+    "pension": ("养老金等社会保险待遇", ("pension", "unemployment")),
+    "business": ("经营情况", ("business",)),
+    "death": ("家庭成员死亡", ("death",)),
+    "vehicle": ("机动车辆", ("vehicle",)),
+    "house": ("住房", ("house",)),
+    "financial": ("金融资产", ("deposit", "securities", "insurance")),
+}

@@ -134,3 +134,27 @@ def test_report_detail_is_for_the_verification_role_only(personas):
     cw.force_login(personas.caseworker_a)
     body = cw.get(f"/cases/{case.pk}/").content.decode()
     assert "不符合" in body and "车辆登记显示" not in body and "verification-report" not in body
+
+
+def test_objection_upheld_sets_the_finding_aside_in_the_next_run(personas):
+    from jiuzhu.verification.models import VerificationObjection
+
+    cw = personas.caseworker_a
+    h, case = _case(personas)
+    feed(h.members.order_by("pk").first(), "vehicle", "vehicle", category="car", amount=Decimal("50000"),
+         period=dt.date(2025, 6, 1))  # fmt: skip
+    act(personas.verifier, case, "run_verification", ON)
+    first = VerificationRun.objects.get(case=case)
+    finding = first.findings.get(kind="vehicle")
+    act(cw, case, "contest_verification", ON, finding=str(finding.pk), content="该车已于2025年10月转让，有转让合同")
+    o = VerificationObjection.objects.get()
+    assert o.status == "open" and o.finding == finding
+    with pytest.raises(cases.Refused):
+        act(cw, case, "recheck_verification", ON, objection=str(o.pk), outcome="maybe", result="x")
+    act(cw, case, "recheck_verification", ON, objection=str(o.pk), outcome="upheld", result="经核实转让合同和过户记录，异议成立")
+    assert case.verifications.filter(completed_on__isnull=True).count() == 1  # the centre is asked to run again
+    act(personas.verifier, case, "run_verification", dt.date(2026, 3, 16))
+    second = VerificationRun.objects.filter(case=case).latest("pk")
+    assert second.pk != first.pk and not second.findings.filter(kind="vehicle").exists()
+    assert first.findings.filter(kind="vehicle").exists()  # the history is kept
+    assert case.verifications.latest("pk").conclusion == "meets"
