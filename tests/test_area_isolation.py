@@ -8,6 +8,7 @@ notice, an attachment download, and the API's case status."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 from collections import Counter
@@ -67,6 +68,7 @@ class World:
     visible: dict[tuple[int, str], bool]
     cases: list[Case]
     attachments: list[Attachment]
+    runs: list[Any]  # 核对 runs, one per household of the first village of each township
 
 
 @pytest.fixture
@@ -78,6 +80,7 @@ def world(tree) -> World:
         make_user("iso_sv", Role.SUPERVISOR, "6109"), make_user("iso_sv_gd", Role.SUPERVISOR, "44"),
         make_user("iso_au", Role.AUDITOR, "61"), make_user("iso_pa", Role.POLICY_ADMIN, "61"),
         make_user("iso_sec", Role.SECURITY_ADMIN, "61"), make_user("iso_sys", Role.SYSTEM_ADMIN, "61"),
+        make_user("iso_vf", Role.VERIFIER, COUNTY),
     ]
     maker = {TOWN_A: users[0], TOWN_B: users[1], TOWN_C: users[2]}
     households = []
@@ -100,6 +103,10 @@ def world(tree) -> World:
             attachments.append(services.add_attachment(case=case, actor=actor, kind="材料",
                                                        checked=storage.check("材料.pdf", PDF)))  # fmt: skip
             cases.append(case)
+    from jiuzhu.verification.models import VerificationRun
+
+    runs = [VerificationRun.objects.create(household=h, area_code=h.area_code, on=dt.date(2026, 3, 1), status="complete",
+                                           conclusion="meets") for h in households[::4]]  # fmt: skip
     clients = {}
     for u in users:
         c = Client()
@@ -114,7 +121,7 @@ def world(tree) -> World:
     for u in users:
         for code in {h.area_code for h in households} | {c.area_code for c in cases}:
             visible[(u.pk, code)] = in_subtree(u.area_id, code)
-    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments)
+    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments, runs)
 
 
 def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
@@ -123,7 +130,8 @@ def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
 
 OPERATIONS = ["household_page", "person_page", "household_edit_page", "person_edit_page", "reveal",
               "search_name", "search_id", "search_no", "export", "api_household", "api_person", "api_search",
-              "case_page", "case_action_page", "case_action_post", "case_document", "attachment", "api_case"]
+              "case_page", "case_action_page", "case_action_post", "case_document", "attachment", "api_case",
+              "verification_report"]
 
 
 def same_as_missing(c: Client, r: Any, path: str, method: str = "GET", data: Any = None) -> bool:
@@ -139,6 +147,11 @@ def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
     if op == "case_page":
         path, missing, expect = f"/cases/{case.pk}/", f"/cases/{MISSING}/", 200
         ok = allowed(w, user, case.area_code, roles.VIEW)
+    elif op == "verification_report":  # the 核对 detail: 404 out of area, 403 (audited) in area without VERIFY
+        run = rng.choice(w.runs)
+        path, missing = f"/verification/runs/{run.pk}/", f"/verification/runs/{MISSING}/"
+        ok = allowed(w, user, run.area_code, roles.VIEW)
+        expect = 200 if roles.VERIFY in roles.ROLE_PERMISSIONS[user.role] else 403
     elif op == "case_document":
         path, missing = f"/cases/{case.pk}/documents/receipt.pdf", f"/cases/{MISSING}/documents/receipt.pdf"
         ok = allowed(w, user, case.area_code, roles.VIEW_NAMES)
@@ -192,7 +205,7 @@ def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
 
 
 def run_trial(w: World, rng: random.Random, user: Any, op: str, counts: Counter) -> str | None:
-    if op.startswith("case") or op in ("attachment", "api_case"):
+    if op.startswith("case") or op in ("attachment", "api_case", "verification_report"):
         counts[op] += 1
         return case_trial(w, rng, user, op)
     c = w.clients[user.pk]
