@@ -298,6 +298,8 @@ def add_attachment(*, case: Case, actor: Any, kind: str, checked: storage.Checke
 def perform(*, actor: Any, case_id: int, action: str, version: int, data: dict[str, Any] | None = None,
             on: dt.date | None = None) -> Case:  # fmt: skip
     try:
+        if action == "run_verification":
+            data = dict(data or {}) | {"_run": _verify_outside_transaction(actor, case_id, version, on)}
         return _perform(actor=actor, case_id=case_id, action=action, version=version, data=data, on=on)
     except Forbidden:
         # recorded after the rollback, so the refusal itself is kept (SECURITY AUD-COVER)
@@ -305,6 +307,25 @@ def perform(*, actor: Any, case_id: int, action: str, version: int, data: dict[s
         audit_record(action=f"case.{action}", actor=actor, obj=case, object_type="cases.case", object_id=case_id,
                      result="denied")  # fmt: skip
         raise
+
+
+def _verify_outside_transaction(actor: Any, case_id: int, version: int, on: dt.date | None) -> Any:
+    """核对 asks departments over the network: that must not happen inside the case's transaction (on SQLite it
+    would hold the database's write lock for the length of every source's timeout). The run is made first, in
+    its own writes; the transition then links it. Returns None when the action would be refused anyway (the
+    transition says why)."""
+    from jiuzhu.verification import services as verification
+
+    case = Case.objects.select_related("household").filter(pk=case_id).first()
+    act = procedure(case.programme).actions.get("run_verification") if case is not None else None
+    if case is None or act is None or case.version != version or case.state not in act.sources or not may(actor, case, act):
+        return None
+    if not case.verifications.filter(completed_on__isnull=True).exists():
+        return None
+    try:
+        return verification.run_for_case(case=case, actor=actor, on=on or timezone.localdate())
+    except verification.NotAuthorised as e:
+        raise Refused(str(e)) from e
 
 
 def _perform(*, actor: Any, case_id: int, action: str, version: int, data: dict[str, Any] | None,
@@ -584,10 +605,12 @@ def h_run_verification(ctx: Ctx) -> None:
     v = ctx.case.verifications.filter(completed_on__isnull=True).order_by("-pk").first()
     if v is None:
         raise Refused(_("乡镇尚未提请核对。"))
-    try:
-        run = verification.run_for_case(case=ctx.case, actor=ctx.actor, on=ctx.on)
-    except verification.NotAuthorised as e:
-        raise Refused(str(e)) from e
+    run = ctx.data.get("_run")  # made before the transaction (perform)
+    if run is None:
+        try:
+            run = verification.run_for_case(case=ctx.case, actor=ctx.actor, on=ctx.on)
+        except verification.NotAuthorised as e:
+            raise Refused(str(e)) from e
     v.started_on = v.completed_on = ctx.on
     v.conclusion, v.is_stub, v.run = run.conclusion, False, run
     v.summary = verification.summary(run)[:4000]

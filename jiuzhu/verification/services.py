@@ -8,6 +8,7 @@ out leaves the run "incomplete" with the other sources' results kept.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,8 @@ from . import assess
 from .adapters import SourceUnavailable, adapter_for
 from .models import Finding, SourceQuery, VerificationRun
 from .sources import SOURCES
+
+log = logging.getLogger(__name__)
 
 
 class NotAuthorised(Exception):
@@ -83,6 +86,13 @@ def _run(*, household: Any, case: Any, actor: Any, on: dt.date, auth: Any, progr
             incomplete = True
             SourceQuery.objects.create(run=run, source=source, status=e.status, persons=len(bis),
                                        ms=int((time.perf_counter() - t0) * 1000), authorisation_ref=ref, message=e.message[:200])  # fmt: skip
+            continue
+        except Exception as e:  # noqa: BLE001 - one broken source must not lose the others' results
+            incomplete = True
+            log.exception("verification source %s failed in run %s", source, run.pk)
+            SourceQuery.objects.create(run=run, source=source, status=SourceQuery.Status.ERROR, persons=len(bis),
+                                       ms=int((time.perf_counter() - t0) * 1000), authorisation_ref=ref,
+                                       message=type(e).__name__[:200])  # fmt: skip
             continue
         records += got
         SourceQuery.objects.create(run=run, source=source, status=SourceQuery.Status.OK, persons=len(bis),

@@ -5,9 +5,13 @@ A missing /usr/bin/chromium is a failure, not a skip: CI installs it (.ci/run)."
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from jiuzhu.testing.fixtures import PASSWORD
 
 CHROMIUM = os.environ.get("JIUZHU_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("JIUZHU_TEST_ARTIFACTS", "test-artifacts"))
@@ -54,3 +58,33 @@ def login(page, username: str, password: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+@pytest.fixture
+def session(browser, live_server) -> Iterator[Any]:
+    """open(username) → a logged-in page of its own browser context; no foreign requests, no browser errors."""
+    opened: list[tuple[Any, list[str], list[str]]] = []
+
+    def open_(username: str | None) -> Any:
+        ctx = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
+        pg = ctx.new_page()
+        external: list[str] = []
+        errors: list[str] = []
+        pg.on("request", lambda r: external.append(r.url) if not r.url.startswith(live_server.url) and not r.url.startswith("data:") else None)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        opened.append((ctx, external, errors))
+        if username:
+            pg.goto("/login/")
+            pg.fill("input[name=username]", username)
+            pg.fill("input[name=password]", PASSWORD)
+            pg.click("button[type=submit]")
+            pg.wait_for_load_state()
+        return pg
+
+    yield open_
+    ARTIFACTS.mkdir(exist_ok=True)
+    for ctx, external, errors in opened:
+        ctx.close()
+        assert external == [], f"requests to other origins: {external}"
+        assert errors == [], f"browser errors: {errors}"

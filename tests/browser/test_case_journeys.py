@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,66 +16,12 @@ from playwright.sync_api import Page, expect
 
 from jiuzhu.cases.models import Case, Publicity
 from jiuzhu.cases.tests.kit import head_id, registered_household
-from jiuzhu.testing.fixtures import PASSWORD, TOWN_A, make_personas, villages
+from jiuzhu.testing.fixtures import TOWN_A, make_personas, villages
 
 from .conftest import ARTIFACTS
+from .steps import do
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def session(browser, live_server) -> Iterator[Any]:
-    """open(username) → a logged-in page of its own browser context; no foreign requests, no browser errors."""
-    opened: list[tuple[Any, list[str], list[str]]] = []
-
-    def open_(username: str | None) -> Page:
-        ctx = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
-        pg = ctx.new_page()
-        external: list[str] = []
-        errors: list[str] = []
-        pg.on("request", lambda r: external.append(r.url) if not r.url.startswith(live_server.url) and not r.url.startswith("data:") else None)
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        opened.append((ctx, external, errors))
-        if username:
-            pg.goto("/login/")
-            pg.fill("input[name=username]", username)
-            pg.fill("input[name=password]", PASSWORD)
-            pg.click("button[type=submit]")
-            pg.wait_for_load_state()
-        return pg
-
-    yield open_
-    ARTIFACTS.mkdir(exist_ok=True)
-    for ctx, external, errors in opened:
-        ctx.close()
-        assert external == [], f"requests to other origins: {external}"
-        assert errors == [], f"browser errors: {errors}"
-
-
-def do(pg: Page, case: Case, action: str, fields: dict[str, Any] | None = None, *, expect_state: str | None = None) -> None:
-    """Open the case page, click the action's button, fill its form, submit, and land back on the case page."""
-    pg.goto(f"/cases/{case.pk}/")
-    pg.click(f"[data-testid=action-{action}]")
-    pg.wait_for_url(re.compile(rf"/cases/{case.pk}/act/{action}/$"))
-    for name, value in (fields or {}).items():
-        loc = pg.locator(f"[name={name}]")
-        if isinstance(value, bool):
-            loc.set_checked(value)
-        elif isinstance(value, list):
-            for v in value:
-                pg.locator(f"[name={name}][value={v}]").check()
-        elif loc.first.evaluate("e => e.tagName") == "SELECT":
-            loc.select_option(str(value))
-        else:
-            loc.fill(str(value))
-    pg.click("[data-testid=submit]")
-    pg.wait_for_load_state()
-    if not re.search(rf"/cases/{case.pk}/$", pg.url):
-        errors = pg.locator("[data-testid=form-errors], .invalid-feedback").all_inner_texts()
-        raise AssertionError(f"{action} was refused: {errors}")
-    if expect_state:
-        expect(pg.locator("[data-testid=case-state]")).to_have_attribute("data-state", expect_state)
 
 
 def a_week_passes(case: Case) -> None:
