@@ -591,7 +591,7 @@ def validate(sheet: Sheet, lay: Layout, *, today: dt.date) -> Checked:
         if not errs:
             for rule in lay.rules:
                 if all(texts.get(c, "") in acc or (ANY in acc and texts.get(c, "") != "") for c, acc in rule.when):
-                    rec = _record(rule, texts, values, types, written, today, err)
+                    rec = _record(rule, texts, values, types, today, err)
                     if rec is not None:
                         records.append(rec)
         if errs:
@@ -616,8 +616,9 @@ def _lost_digits(cell: Any, kind: str) -> bool:
     return kind == "xlsx" and isinstance(cell, int) and not isinstance(cell, bool) and abs(cell) >= 10**15
 
 
-def _record(rule: Rule, texts: dict[str, str], values: dict[str, Any], types: dict[str, str], written: dict[str, str],
-            today: dt.date, err: Any) -> tuple[Any, ...] | None:  # fmt: skip
+def _record(rule: Rule, texts: dict[str, str], values: dict[str, Any], types: dict[str, str], today: dt.date,
+            err: Any) -> tuple[Any, ...] | None:  # fmt: skip
+    """The record one rule makes of a row (``err`` reports a missing or unmapped value; None then)."""
     got: dict[str, Any] = {}
     ok = True
     for name, take in rule.fields.items():
