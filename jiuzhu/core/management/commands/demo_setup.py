@@ -1,8 +1,9 @@
 """``jiuzhu demo-setup --households 20000``: everything a demo needs, idempotently (demo mode only).
 
 Schema (``migrate``), the national division tree if the table is empty, synthetic villages for 汉滨区 (610902,
-安康市) if it has none, N synthetic households there if it has none yet, and the demo accounts. A second run
-reuses what exists and finishes in seconds."""
+安康市) if it has none, N synthetic households there if it has none yet, the demo accounts, demo cases, and the
+county's departmental file drops for the verification (``var/feeds/``, ingested). A second run reuses what exists
+and finishes in seconds."""
 
 from __future__ import annotations
 
@@ -85,4 +86,8 @@ class Command(BaseCommand):
 
         made = ensure_demo_cases(DEMO_COUNTY, {u.username: u for u in users})
         say(f"cases: {made} demo requests created, reserve funds topped up" if made else "cases: present, reused")
+        from jiuzhu.synth.feeds import ensure_demo_feeds
+
+        # departmental file drops for the 核对 (docs/verification-feeds.md), ingested; reused on a second run
+        say(ensure_demo_feeds(DEMO_COUNTY, settings.VAR_DIR / "feeds", seed=seed))
         say(self.style.SUCCESS(f"demo-setup done in {time.perf_counter() - t0:.1f} s"))
