@@ -60,8 +60,8 @@ def _next_deadlines(cases: list[Case], today: dt.date) -> dict[int, Deadline]:
 def case_list(request: HttpRequest) -> HttpResponse:
     qs = Case.objects.restrict(request.user, roles.VIEW)
     f = {k: request.GET.get(k, "") for k in ("state", "programme", "mine", "q")}
-    if "state" not in request.GET and getattr(request.user, "role", "") == Role.REVIEWER:
-        f["state"] = "county"  # a county reviewer starts from what waits for the county
+    if "state" not in request.GET and getattr(request.user, "role", "") in (Role.REVIEWER, Role.VERIFIER):
+        f["state"] = "county"  # the county's reviewer and 核对 centre start from what waits for the county
     if f["state"] == "county":  # waiting for the county: review, 一事一议, or a verification to run
         qs = qs.filter(Q(state__in=["county_review", "conference"])
                        | Q(state__in=list(OPEN_STATES), verifications__completed_on__isnull=True,

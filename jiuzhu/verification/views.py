@@ -36,14 +36,16 @@ def _run_for(request: HttpRequest, pk: int) -> tuple[VerificationRun | None, Htt
 
 
 def report_context(run: VerificationRun) -> dict[str, Any]:
-    from jiuzhu.registry.models import Person
+    from jiuzhu.registry.models import Person, PersonEconomy
 
+    labels = {f.name: str(f.verbose_name) for f in PersonEconomy._meta.fields}
     people = {str(p.pk): p for p in Person.objects.filter(household=run.household).order_by("pk")}
     members = []
     for mid, found in (run.assessment.get("members") or {}).items():
         p = people.get(mid)
+        incomes = (run.assessment.get("assessed_input") or {}).get("incomes", {}).get(mid, {})
         members.append({"person": p, "name": p.name if p else mid, "found": found,
-                        "assessed": (run.assessment.get("assessed_input") or {}).get("incomes", {}).get(mid, {}),
+                        "assessed": [(labels.get(k, k), v) for k, v in incomes.items() if str(v) not in ("0", "0.00")],
                         "counted": mid in (run.assessment.get("assessed_input") or {}).get("members_counted", [])})  # fmt: skip
     queries = [{"q": q, "label": SOURCES[q.source].label if q.source in SOURCES else q.source}
                for q in run.queries.order_by("pk")]  # fmt: skip
