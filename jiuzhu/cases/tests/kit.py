@@ -11,15 +11,25 @@ from jiuzhu.cases import services
 from jiuzhu.cases.models import Case
 from jiuzhu.core import crypto
 from jiuzhu.registry.models import Household, HouseholdEconomy, Person, PersonEconomy
-from jiuzhu.testing.fixtures import make_household
+from jiuzhu.registry.services import household_create
+from jiuzhu.testing.fixtures import new_id
 
 AS_OF = dt.date(2025, 12, 1)
+_adult = 0
 
 
 def registered_household(actor: Any, village: str, *, size: int = 2, wage: str = "200", financial: str = "1000",
                          vehicles: int = 0, name: str = "王大山") -> Household:  # fmt: skip
-    """A household whose incomes and assets are registered: with the default wage it is poor enough for 低保."""
-    h = make_household(actor, village, size=size, name=name)
+    """A household whose incomes and assets are registered: with the default wage it is poor enough for 低保. The
+    head is an adult (a minor head is never posted on a board), the others of any age."""
+    global _adult
+    _adult += 1
+    head = {"name": name, "id_number": new_id(birth=dt.date(1960, 1, 1) + dt.timedelta(days=_adult * 97 % 10000)),
+            "relation": "02", "phone": "13800138000"}  # born 1960–1987
+    others = [{"name": f"张{'一二三四五六'[i % 6]}", "id_number": new_id(), "relation": "30" if i % 2 else "10"}
+              for i in range(size - 1)]  # fmt: skip
+    h = household_create(actor=actor, area_code=village, urban_rural="rural", address="一组", bank_name="农村信用社",
+                         bank_account="6228480402564890018", members=[head, *others])  # fmt: skip
     for i, p in enumerate(h.members.order_by("pk")):
         PersonEconomy.objects.create(person=p, area_code=p.area_code, as_of=AS_OF, source="declared",
                                      wage=Decimal(wage) if i == 0 else Decimal("0"))  # fmt: skip
