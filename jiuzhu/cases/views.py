@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from django import forms as djforms
 from django.contrib import messages
@@ -250,7 +251,7 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
     att = get_scoped_or_404(Attachment.objects.all(), request.user, roles.VIEW_NAMES, pk=pk)
     audit_record(action="case.attachment_download", actor=request.user, obj=att.case, detail={"attachment": att.pk})
     resp = HttpResponse(storage.load(att.storage_name), content_type=att.content_type)
-    resp["Content-Disposition"] = "attachment; filename*=UTF-8''" + __import__("urllib.parse").parse.quote(att.filename)
+    resp["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(att.filename)
     resp["Cache-Control"] = "no-store"
     resp["X-Content-Type-Options"] = "nosniff"
     return resp

@@ -5,6 +5,7 @@ like a missing one. The township sees the conclusion on the case page, not here.
 from __future__ import annotations
 
 import json
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -23,16 +24,23 @@ from .models import FeedRecord, VerificationRun
 from .sources import SOURCES
 
 
-def _run_for(request: HttpRequest, pk: int) -> tuple[VerificationRun | None, HttpResponse | None]:
-    run = get_scoped_or_404(VerificationRun.objects.select_related("case", "household", "requested_by",
-                                                                   "authorisation"),
-                            request.user, roles.VIEW, pk=pk)  # fmt: skip
-    user: Any = request.user
-    if not user.can(roles.VERIFY):
-        audit_record(action="verification.detail_denied", actor=user, obj=run.case or run.household, result="denied",
-                     detail={"run": run.pk, "case": run.case.case_no if run.case else ""})  # fmt: skip
-        return None, render(request, "verification/denied.html", {"run": run}, status=403)
-    return run, None
+def verifier_only(view: Any) -> Any:
+    """The run for ``pk`` in the user's area (else 404 like a missing one); a role without the verification
+    permission gets the refusal page (403), audited. The view receives the run instead of its key."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, pk: int, *args: Any, **kw: Any) -> HttpResponse:
+        run = get_scoped_or_404(VerificationRun.objects.select_related("case", "household", "requested_by",
+                                                                       "authorisation"),
+                                request.user, roles.VIEW, pk=pk)  # fmt: skip
+        user: Any = request.user
+        if not user.can(roles.VERIFY):
+            audit_record(action="verification.detail_denied", actor=user, obj=run.case or run.household,
+                         result="denied", detail={"run": run.pk, "case": run.case.case_no if run.case else ""})  # fmt: skip
+            return render(request, "verification/denied.html", {"run": run}, status=403)
+        return view(request, run, *args, **kw)
+
+    return login_required(require_GET(wrapped))
 
 
 def report_context(run: VerificationRun) -> dict[str, Any]:
@@ -54,26 +62,16 @@ def report_context(run: VerificationRun) -> dict[str, Any]:
             "engine": run.assessment.get("engine"), "sources": SOURCES}  # fmt: skip
 
 
-@login_required
-@require_GET
-def run_report(request: HttpRequest, pk: int) -> HttpResponse:
-    run, refused = _run_for(request, pk)
-    if refused is not None:
-        return refused
-    assert run is not None
+@verifier_only
+def run_report(request: HttpRequest, run: VerificationRun) -> HttpResponse:
     audit_record(action="verification.report_viewed", actor=request.user, obj=run.case or run.household,
                  detail={"run": run.pk, "case": run.case.case_no if run.case else ""})  # fmt: skip
     return render(request, "verification/report.html", report_context(run))
 
 
-@login_required
-@require_GET
-def run_records(request: HttpRequest, pk: int, source: str) -> HttpResponse:
+@verifier_only
+def run_records(request: HttpRequest, run: VerificationRun, source: str) -> HttpResponse:
     """The departmental records a run used for one source, decrypted for the 核对 role; audited with the case."""
-    run, refused = _run_for(request, pk)
-    if refused is not None:
-        return refused
-    assert run is not None
     if source not in SOURCES:
         raise Http404
     from jiuzhu.registry.models import Person
@@ -88,15 +86,10 @@ def run_records(request: HttpRequest, pk: int, source: str) -> HttpResponse:
     return render(request, "verification/records.html", {"run": run, "rows": rows, "label": SOURCES[source].label})
 
 
-@login_required
-@require_GET
-def run_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+@verifier_only
+def run_pdf(request: HttpRequest, run: VerificationRun) -> HttpResponse:
     from jiuzhu.core import pdf
 
-    run, refused = _run_for(request, pk)
-    if refused is not None:
-        return refused
-    assert run is not None
     ctx = report_context(run)
     blocks: list[Any] = [pdf.Fields([
         (_("户编号"), run.household.household_no), (_("核对日期"), f"{run.on:%Y-%m-%d}"),
