@@ -49,7 +49,7 @@ class FeedFile(models.Model):
 class FeedRecord(models.Model):
     source = models.CharField(max_length=16)
     kind = models.CharField(max_length=16)
-    person_bi = models.CharField(max_length=32, db_index=True)
+    person_bi = models.CharField(max_length=32)
     area_code = models.CharField(max_length=12, db_index=True)  # the matched registry person's area
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     quantity = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
