@@ -4,7 +4,8 @@ Out-of-area and missing objects must be indistinguishable (same status, same bod
 
 Cases too: the case page, an action page (403 where the role may not act, ``services.may``), an action POST
 (a household link with a bogus number: refused, 422, where allowed — and the case never changes), a printed
-notice, an attachment download, and the API's case status."""
+notice, an attachment download, and the API's case status. The 核对 pages (a run's report, a bulk job's page and
+its progress): 404 out of area, 403 in area without the verification permission."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ class World:
     cases: list[Case]
     attachments: list[Attachment]
     runs: list[Any]  # 核对 runs, one per household of the first village of each township
+    jobs: list[Any]  # bulk 核对 jobs, one per township and one per county
 
 
 @pytest.fixture
@@ -107,6 +109,12 @@ def world(tree) -> World:
 
     runs = [VerificationRun.objects.create(household=h, area_code=h.area_code, on=dt.date(2026, 3, 1), status="complete",
                                            conclusion="meets") for h in households[::4]]  # fmt: skip
+    from jiuzhu.batch.models import JobRun
+
+    jobs = [JobRun.objects.create(kind="verification_bulk", area_code=code, status="succeeded", total=1, done=1,
+                                  params={"area": code, "on": "2026-03-01", "programme": "dibao"},
+                                  counts={"households": 1, "conclusions": {"meets": 1}})
+            for code in (TOWN_A, TOWN_B, TOWN_C, COUNTY, COUNTY_2)]  # fmt: skip
     clients = {}
     for u in users:
         c = Client()
@@ -121,7 +129,10 @@ def world(tree) -> World:
     for u in users:
         for code in {h.area_code for h in households} | {c.area_code for c in cases}:
             visible[(u.pk, code)] = in_subtree(u.area_id, code)
-    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments, runs)
+    for code in {j.area_code for j in jobs}:  # (jobs are of townships and counties)
+        for u in users:
+            visible[(u.pk, code)] = in_subtree(u.area_id, code)
+    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments, runs, jobs)
 
 
 def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
@@ -131,7 +142,7 @@ def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
 OPERATIONS = ["household_page", "person_page", "household_edit_page", "person_edit_page", "reveal",
               "search_name", "search_id", "search_no", "export", "api_household", "api_person", "api_search",
               "case_page", "case_action_page", "case_action_post", "case_document", "attachment", "api_case",
-              "verification_report"]
+              "verification_report", "verification_bulk_job"]
 
 
 def same_as_missing(c: Client, r: Any, path: str, method: str = "GET", data: Any = None) -> bool:
@@ -151,6 +162,11 @@ def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
         run = rng.choice(w.runs)
         path, missing = f"/verification/runs/{run.pk}/", f"/verification/runs/{MISSING}/"
         ok = allowed(w, user, run.area_code, roles.VIEW)
+        expect = 200 if roles.VERIFY in roles.ROLE_PERMISSIONS[user.role] else 403
+    elif op == "verification_bulk_job":  # a bulk 核对 job's page or its progress: as the report
+        job, suffix = rng.choice(w.jobs), rng.choice(["", "progress/"])
+        path, missing = f"/verification/bulk/{job.pk}/{suffix}", f"/verification/bulk/{MISSING}/{suffix}"
+        ok = allowed(w, user, job.area_code, roles.VIEW)
         expect = 200 if roles.VERIFY in roles.ROLE_PERMISSIONS[user.role] else 403
     elif op == "case_document":
         path, missing = f"/cases/{case.pk}/documents/receipt.pdf", f"/cases/{MISSING}/documents/receipt.pdf"
@@ -205,7 +221,7 @@ def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
 
 
 def run_trial(w: World, rng: random.Random, user: Any, op: str, counts: Counter) -> str | None:
-    if op.startswith("case") or op in ("attachment", "api_case", "verification_report"):
+    if op.startswith("case") or op in ("attachment", "api_case", "verification_report", "verification_bulk_job"):
         counts[op] += 1
         return case_trial(w, rng, user, op)
     c = w.clients[user.pk]
