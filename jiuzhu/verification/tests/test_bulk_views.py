@@ -217,3 +217,19 @@ def test_a_failed_job_says_so(world, personas, settings, monkeypatch):
     assert r.status_code == 302 and job.status == JobRun.Status.FAILED
     body = vf.get(r["Location"]).content.decode()
     assert 'data-status="failed"' in body and "hx-get" not in body and f"任务编号 {job.pk}" in body
+
+
+def test_pages_in_english(world, personas, settings):
+    from jiuzhu.web.tests.test_i18n import assert_english_chrome, chrome, english
+
+    settings.JIUZHU_JOBS_INLINE = True
+    vf = english(_client(personas.verifier), "cookie")
+    r = vf.post("/verification/bulk/", {"area": TOWN_A, "on": ON.isoformat(), "programme": "dibao"})
+    job = JobRun.objects.get(kind=bulk.KIND)
+    assert job.params["language"] == "en" and job.status == JobRun.Status.SUCCEEDED
+    names = ("汉滨区", "关庙镇", "张滩镇", *(h.head_name for h in world.values()), *(h.household_no for h in world.values()))
+    for path in ("/verification/bulk/", r["Location"], f"/verification/bulk/{job.pk}/progress/"):
+        body = vf.get(path).content.decode()
+        assert_english_chrome(chrome(body, *names))
+    body = vf.get(r["Location"]).content.decode()
+    assert "Households needing attention" in body and "Motor vehicles" in body and "Start bulk" not in body
