@@ -41,6 +41,7 @@ from jiuzhu.accounts import roles
 from jiuzhu.batch.models import JobRun
 from jiuzhu.core import crypto
 from jiuzhu.core.audit import audit_record
+from jiuzhu.core.cells import cell_text
 from jiuzhu.core.files import (
     MAX_SHEET_COLS,
     MAX_SHEET_ROWS,
@@ -229,22 +230,6 @@ def read_table(checked: CheckedFile) -> Table:
     return Table(rows=rows)
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def _lost_digits(value: Any) -> bool:
     if isinstance(value, float):
         return abs(value) >= 1e15 or not value.is_integer()
@@ -260,7 +245,7 @@ def find_header(v: Validation) -> bool:
             t.width = len(row)
             unknown = []
             for col, (key, raw) in enumerate(zip(keys, row, strict=True)):
-                label = _text(raw)
+                label = cell_text(raw)
                 if key is None:
                     if label:
                         unknown.append(label)
@@ -310,7 +295,7 @@ def validate(checked: CheckedFile, actor: Any, *, progress: Any = None) -> Valid
     for i in range(first, len(t.rows)):
         raw = t.rows[i]
         rownum = i + 1
-        values = {k: (_text(raw[c]) if c < len(raw) else "") for k, c in cols}
+        values = {k: (cell_text(raw[c]) if c < len(raw) else "") for k, c in cols}
         if not any(values.values()):
             continue
         if values.get("household_key") == EXAMPLE_KEY:
@@ -891,7 +876,7 @@ def error_workbook(v: Validation) -> bytes:
     last = max([len(t.rows), *by_row.keys()]) if by_row else len(t.rows)
 
     def text_cell(value: Any, **style: Any) -> WriteOnlyCell:
-        cell = WriteOnlyCell(ws, clean_xml_text(_text(value)) if value not in (None, "") else None)
+        cell = WriteOnlyCell(ws, clean_xml_text(cell_text(value)) if value not in (None, "") else None)
         if cell.value is not None:
             cell.data_type = "s"
             cell.quotePrefix = True

@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 
 from jiuzhu.core import crypto, idnumber
 from jiuzhu.core.audit import audit_record
+from jiuzhu.core.cells import cell_text
 from jiuzhu.core.files import MAX_SHEET_COLS, RejectedFile, check_upload, display_name, file_hashes
 from jiuzhu.core.masking import mask_id
 from jiuzhu.core.pii_scan import find_numbers
@@ -364,26 +365,6 @@ class Bad(ValueError):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
 
 
 _DATES = tuple(re.compile(p) for p in (
