@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "jiuzhu.policyadmin",
     "jiuzhu.cases",
     "jiuzhu.verification",
+    "jiuzhu.payments",
     "jiuzhu.portal",
     "jiuzhu.api",
     "jiuzhu.web",

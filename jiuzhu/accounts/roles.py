@@ -33,11 +33,12 @@ VIEW_AUDIT = "view_audit"
 MANAGE_USERS = "manage_users"
 MANAGE_POLICY = "manage_policy"
 VERIFY = "verify"  # run 家庭经济状况核对 and read departmental records (purpose-limited, SECURITY PRIV-PURP)
+PAY = "pay"  # generate, approve and export payroll runs, import bank returns (maker ≠ checker, payments.services)
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.CASEWORKER: frozenset({VIEW, CHANGE, IMPORT, EXPORT, REVEAL, VIEW_NAMES}),
+    Role.CASEWORKER: frozenset({VIEW, CHANGE, IMPORT, EXPORT, REVEAL, VIEW_NAMES, PAY}),
     Role.VILLAGE_ASSISTANT: frozenset({VIEW, CHANGE, VIEW_NAMES}),
-    Role.REVIEWER: frozenset({VIEW, EXPORT, REVEAL, VIEW_NAMES}),
+    Role.REVIEWER: frozenset({VIEW, EXPORT, REVEAL, VIEW_NAMES, PAY}),
     Role.VERIFIER: frozenset({VIEW, VIEW_NAMES, VERIFY}),
     Role.SUPERVISOR: frozenset({VIEW, EXPORT}),
     Role.POLICY_ADMIN: frozenset({VIEW, MANAGE_POLICY}),

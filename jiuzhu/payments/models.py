@@ -1,0 +1,219 @@
+"""Monthly payment (按月发放, REFERENCE §2.3): entitlements, payroll runs and their lines, bank returns.
+
+An ``Entitlement`` is what a decision grants: a household is paid for a programme every month from
+``start_month`` (to ``end_month``). A ``PayrollRun`` is one month's payroll for an area and a programme (or all
+monthly programmes); each ``PayrollLine`` pays one household's recipient for one programme and month, with the
+amount the policy engine gives for that month. Entitlements a run did not pay are kept as ``PayrollSkip`` rows
+with the reason, so the run says whom it left out and a resumed generation knows what it has done.
+
+Exactly once (SECURITY PAY-ONCE, PAY-CRASH, PAY-RECON) rests on the database, not on the code:
+
+* one live regular run per (area, month, programme) — a partial unique constraint;
+* at most one live line (pending or paid) per (person, programme, month) and per (household, programme, month)
+  — partial unique constraints, whatever run the line is in; a failed line is not live, so its re-issue can be;
+* the line's ``reference`` (the bank's transaction reference) is unique and derived from what it pays, so a
+  re-run writes the same reference and the insert is ignored;
+* the checker differs from the maker — a check constraint.
+
+Money is ``Decimal`` with two places (分), never a float."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from jiuzhu.core.scoping import AreaScopedQuerySet
+
+# The programmes paid every month from the decision's start month (临时救助 is one-off; 低保边缘 and 刚性支出困难
+# are recognitions without a monthly amount).
+MONTHLY_PROGRAMMES = ("dibao", "tekun", "two_subsidies", "elderly", "child")
+ALL = "all"
+
+
+class Entitlement(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("正常发放")
+        SUSPENDED = "suspended", _("暂停发放")
+        STOPPED = "stopped", _("停止发放")
+
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="entitlements")
+    recipient = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="entitlements")
+    programme = models.CharField(_("救助项目"), max_length=16)
+    area_code = models.CharField(max_length=12, db_index=True)  # the household's area when granted, for scoping
+    amount = models.DecimalField(_("批准月金额"), max_digits=12, decimal_places=2)  # as decided; payroll re-evaluates
+    start_month = models.DateField(_("起始发放月份"))  # first day of the month
+    end_month = models.DateField(_("终止发放月份"), null=True, blank=True)  # last month paid (first day), inclusive
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    decision = models.OneToOneField("cases.Decision", on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            # A household is paid once per programme: the engine's amounts are per household.
+            models.UniqueConstraint(fields=["household", "programme"], condition=Q(status="active"),
+                                    name="payments_one_active_entitlement"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payments_entitlement_amount_gte_0"),
+            models.CheckConstraint(condition=Q(end_month__isnull=True) | Q(end_month__gte=F("start_month")),
+                                   name="payments_entitlement_end_after_start"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"entitlement {self.pk} ({self.programme})"
+
+
+class PayrollRun(models.Model):
+    class Status(models.TextChoices):
+        GENERATING = "generating", _("生成中")
+        GENERATED = "generated", _("待审核")
+        APPROVED = "approved", _("已审核")
+        EXPORTED = "exported", _("已导出")
+        CANCELLED = "cancelled", _("已作废")
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("按月发放")
+        REISSUE = "reissue", _("失败重发")
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REGULAR)
+    area_code = models.CharField(_("发放区域"), max_length=12, db_index=True)
+    month = models.DateField(_("发放月份"))  # first day of the month
+    programme = models.CharField(_("救助项目"), max_length=16)  # a monthly programme or "all"
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.GENERATING)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    request_hash = models.CharField(max_length=64)  # what the key was given for (area, month, programme, kind)
+    made_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")  # fmt: skip
+    snapshot = models.JSONField(default=dict, blank=True)  # parameters and versions used, frozen at creation
+    snapshot_sha256 = models.CharField(max_length=64, blank=True, default="")
+    line_count = models.PositiveIntegerField(default=0)
+    total_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    counts = models.JSONField(default=dict, blank=True)  # skips by reason, entitlements considered
+    exports = models.JSONField(default=dict, blank=True)  # file name → sha256 of what was handed out
+    job = models.ForeignKey("batch.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    generated_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    exported_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True, default="")
+    version = models.PositiveIntegerField(default=1)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["area_code", "month", "programme"],
+                                    condition=Q(kind="regular") & ~Q(status="cancelled"),
+                                    name="payments_one_live_run"),
+            # 双人复核: nobody approves their own run.
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("made_by")),
+                                   name="payments_checker_not_maker"),
+            models.CheckConstraint(condition=~Q(status__in=["approved", "exported"]) | Q(approved_by__isnull=False),
+                                   name="payments_approved_has_checker"),
+            models.CheckConstraint(condition=Q(total_amount__gte=0), name="payments_run_total_gte_0"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"payroll {self.pk} {self.area_code} {self.month:%Y-%m} {self.programme}"
+
+
+class PayrollLine(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发放")
+        PAID = "paid", _("已发放")
+        FAILED = "failed", _("发放失败")
+        REISSUED = "reissued", _("已重发")
+        CANCELLED = "cancelled", _("已作废")
+
+    LIVE = ("pending", "paid")  # a line that has paid or may still pay
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="lines")
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="lines")
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    area_code = models.CharField(max_length=12, db_index=True)  # the household's area at generation
+    programme = models.CharField(max_length=16)
+    month = models.DateField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    engine_amount = models.DecimalField(max_digits=12, decimal_places=2)  # before any advance from the reserve
+    advance_deducted = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # The engine's result is reproduced from the household's input on the month's first day and the run's frozen
+    # parameters: <programme>@<YYYY-MM>/<household no>/<snapshot sha256, 12>.
+    explanation_ref = models.CharField(max_length=120)
+    reference = models.CharField(max_length=40, unique=True)  # the bank's transaction reference
+    payee_name = models.CharField(max_length=64)
+    bank_name = models.CharField(max_length=64)
+    bank_account_enc = models.TextField()  # the household's ciphertext at generation (context household.bank_account)
+    bank_account_bi = models.CharField(max_length=32)
+    bank_account_masked = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.CharField(max_length=200, blank=True, default="")
+    settled_on = models.DateField(null=True, blank=True)  # the bank's date for paid / failed
+    reissue_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="reissues")  # fmt: skip
+    bank_return = models.ForeignKey("BankReturn", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "programme", "month"], condition=Q(status__in=["pending", "paid"]),
+                                    name="payments_one_live_line_person"),
+            models.UniqueConstraint(fields=["household", "programme", "month"],
+                                    condition=Q(status__in=["pending", "paid"]),
+                                    name="payments_one_live_line_household"),
+            models.UniqueConstraint(fields=["run", "entitlement"], name="payments_line_run_entitlement"),
+            models.UniqueConstraint(fields=["reissue_of"], condition=Q(status__in=["pending", "paid"]),
+                                    name="payments_one_live_reissue"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_line_amount_gt_0"),
+            models.CheckConstraint(condition=Q(advance_deducted__gte=0), name="payments_line_advance_gte_0"),
+        ]  # fmt: skip
+        indexes = [models.Index(fields=["run", "status"], name="payments_line_run_status")]
+
+
+class PayrollSkip(models.Model):
+    """An entitlement the run considered and did not pay, with the reason (reported to the officers)."""
+
+    class Reason(models.TextChoices):
+        NOT_ELIGIBLE = "not_eligible", _("当月不再符合条件")
+        NOT_EVALUABLE = "not_evaluable", _("政策引擎无法计算")
+        ADVANCE_PAID = "advance_paid", _("已由备用金先行发放")
+        NO_ACCOUNT = "no_account", _("未登记银行账号")
+        HOUSEHOLD_CLOSED = "household_closed", _("家庭已注销")
+        ALREADY_PAID = "already_paid", _("该月已在其他发放批次中")
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="skips")
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="+")
+    area_code = models.CharField(max_length=12)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["run", "entitlement"], name="payments_skip_run_entitlement")]
+
+
+class BankReturn(models.Model):
+    """A bank's return file as imported: one row per file content (its SHA-256), so the same file twice is a
+    no-op. Only files that were applied are kept; a refused file changes nothing and is only reported."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    filename = models.CharField(max_length=200)
+    imported_by = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField(auto_now_add=True)
+    rows = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)  # paid, failed, unchanged, unknown, conflicts
+    unknown = models.JSONField(default=list, blank=True)  # references not found, with their row numbers
+    conflicts = models.JSONField(default=list, blank=True)  # rows not applied, with the reason
+
+    class Meta:
+        ordering = ["-pk"]

@@ -1,0 +1,490 @@
+"""The payroll as services: entitlements from decisions, generate, approve, export, bank returns, re-issue,
+cancel. Every write checks the actor's permission (``pay``) and area here, so pages, API and commands cannot
+diverge; the exactly-once guarantees are database constraints (``models``), which the code only relies on.
+
+Generation (SECURITY PAY-ONCE, PAY-CRASH):
+
+* the run is found or created on its natural key (area, month, programme) — one live run by a partial unique
+  constraint, so the same request, a retry or a concurrent call gets the same run; an ``idempotency_key`` given
+  with a different request is refused;
+* the entitlements in scope are processed in chunks of ``chunk_size``: each chunk is evaluated by the engine
+  outside any transaction, then written in one transaction that holds the run's row and first drops what is
+  already done — lines with ``bulk_create(ignore_conflicts=True)``, and a ``PayrollSkip`` for every entitlement
+  not paid; an entitlement whose month is already live in another run is skipped as ``already_paid``;
+* the run becomes ``generated`` only when every entitlement in scope has a line or a skip, with its totals
+  recomputed from the lines in the same transaction. A crash at any point leaves whole chunks; calling
+  ``generate`` again resumes where the committed chunks end;
+* the parameters are frozen in the run's snapshot when it is created; resuming under changed parameters is
+  refused (cancel the run and generate again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jiuzhu.accounts.roles import PAY
+from jiuzhu.batch.models import JobRun
+from jiuzhu.core.audit import audit_record
+from jiuzhu.core.scoping import area_visible
+
+from .evaluation import digest, evaluate_households, parameter_snapshot
+from .models import ALL, MONTHLY_PROGRAMMES, Entitlement, PayrollLine, PayrollRun, PayrollSkip
+
+ZERO = Decimal("0.00")
+CHUNK = 500
+
+
+class PaymentError(Exception):
+    def __init__(self, *messages: str):
+        super().__init__("；".join(messages))
+        self.messages = list(messages)
+
+
+class Forbidden(PaymentError):
+    """The actor may not do this (permission, area, own run)."""
+
+
+class Refused(PaymentError):
+    """The state or the data does not allow it; the messages say why."""
+
+
+class Conflict(PaymentError):
+    """An idempotency key reused for another request."""
+
+
+# --- months ---------------------------------------------------------------------------------------------------
+
+
+def first_of(d: dt.date) -> dt.date:
+    return d.replace(day=1)
+
+
+def add_months(d: dt.date, n: int) -> dt.date:
+    m = d.year * 12 + d.month - 1 + n
+    return dt.date(m // 12, m % 12 + 1, 1)
+
+
+def _authorise(actor: Any, area_code: str) -> None:
+    if not area_visible(actor, area_code, PAY):
+        raise Forbidden(_("无权办理该区域的资金发放。"))
+
+
+# --- entitlements -----------------------------------------------------------------------------------------------
+
+
+def entitlements_from_decisions(decisions: QuerySet[Any] | None = None) -> dict[str, int]:
+    """One ``Entitlement`` per approved decision of a monthly programme (idempotent: a decision that has one is
+    left alone). A later decision for the same household and programme supersedes the active entitlement: that
+    one is stopped after the month before the new start. The recipient is the applicant when the registry
+    knows them in the household, else the head. Returns counts."""
+    from jiuzhu.cases.models import Decision
+    from jiuzhu.registry.models import Person
+
+    qs = decisions if decisions is not None else Decision.objects.all()
+    qs = (qs.filter(approved=True, case__programme__in=MONTHLY_PROGRAMMES, start_month__isnull=False,
+                    amount__isnull=False, case__household__isnull=False)
+          .exclude(pk__in=Entitlement.objects.values("decision_id"))
+          .select_related("case", "case__household").order_by("decided_on", "pk"))  # fmt: skip
+    counts: Counter[str] = Counter()
+    for d in qs:
+        case, household = d.case, d.case.household
+        members = Person.objects.filter(household=household)
+        recipient = (members.filter(id_number_bi=case.applicant_id_bi).first() if case.applicant_id_bi else None) or \
+            members.filter(relation="02").order_by("pk").first() or members.order_by("pk").first()
+        if recipient is None or household is None or d.start_month is None or d.amount is None:
+            counts["no_member"] += 1
+            continue
+        start = first_of(d.start_month)
+        try:
+            with transaction.atomic():
+                old = (Entitlement.objects.select_for_update()
+                       .filter(household=household, programme=case.programme, status=Entitlement.Status.ACTIVE).first())  # fmt: skip
+                if old is not None:
+                    last = add_months(start, -1)
+                    old.status = Entitlement.Status.STOPPED
+                    old.end_month = last if last >= old.start_month else old.start_month
+                    if last < old.start_month:  # never reached its first month: nothing of it is paid
+                        old.end_month = None
+                    old.version += 1
+                    old.save(update_fields=["status", "end_month", "version", "updated_at"])
+                    counts["superseded"] += 1
+                Entitlement.objects.create(household=household, recipient=recipient, programme=case.programme,
+                                           area_code=household.area_code, amount=d.amount, start_month=start,
+                                           case=case, decision=d)  # fmt: skip
+                counts["created"] += 1
+        except IntegrityError:  # a concurrent sync made it first
+            counts["raced"] += 1
+    return dict(counts)
+
+
+def in_scope(area_code: str, month: dt.date, programme: str) -> QuerySet[Entitlement]:
+    """The entitlements a run of (area, month, programme) pays: active (or stopped after this month), started."""
+    qs = Entitlement.objects.filter(area_code__startswith=area_code, start_month__lte=month)
+    qs = qs.filter(Q(end_month__isnull=True) | Q(end_month__gte=month))
+    qs = qs.filter(Q(status=Entitlement.Status.ACTIVE) | Q(status=Entitlement.Status.STOPPED, end_month__isnull=False))
+    if programme != ALL:
+        qs = qs.filter(programme=programme)
+    return qs.order_by("pk")
+
+
+# --- generate ---------------------------------------------------------------------------------------------------
+
+
+def _live_run(area_code: str, month: dt.date, programme: str) -> PayrollRun | None:
+    return (PayrollRun.objects.filter(kind=PayrollRun.Kind.REGULAR, area_code=area_code, month=month, programme=programme)
+            .exclude(status=PayrollRun.Status.CANCELLED).first())  # fmt: skip
+
+
+def generate(*, area_code: str, month: dt.date, programme: str, actor: Any, idempotency_key: str | None = None,
+             chunk_size: int = CHUNK, after_chunk: Callable[[PayrollRun, int], None] | None = None) -> PayrollRun:
+    """The payroll of ``month`` for the area's entitlements of ``programme`` (or ``"all"``). Same request, same
+    run; a run still ``generating`` (crashed, or generated by another call right now) is resumed.
+    ``after_chunk(run, chunks_written)`` is called after each committed chunk (progress, tests' failpoints)."""
+    month = first_of(month)
+    if programme != ALL and programme not in MONTHLY_PROGRAMMES:
+        raise Refused(_("该救助项目不按月发放。"))
+    _authorise(actor, area_code)
+    request_hash = digest({"kind": "regular", "area": area_code, "month": month.isoformat(), "programme": programme})
+    run = None
+    if idempotency_key:
+        run = PayrollRun.objects.filter(idempotency_key=idempotency_key).first()
+        if run is not None and run.request_hash != request_hash:
+            raise Conflict(_("该幂等键已用于另一发放请求。"))
+    run = run or _live_run(area_code, month, programme)
+    if run is None:
+        run = _create_run(area_code, month, programme, actor, idempotency_key, request_hash)
+    if run.status == PayrollRun.Status.GENERATING:
+        _fill(run, chunk_size, after_chunk)
+        run.refresh_from_db()
+    return run
+
+
+def _create_run(area_code: str, month: dt.date, programme: str, actor: Any, key: str | None,
+                request_hash: str) -> PayrollRun:  # fmt: skip
+    programmes = list(MONTHLY_PROGRAMMES) if programme == ALL else [programme]
+    scope = in_scope(area_code, month, programme)
+    areas = list(scope.values_list("household__area_code", flat=True).distinct())
+    snapshot = parameter_snapshot(areas, month, programmes)
+    snapshot |= {"area": area_code, "month": month.strftime("%Y-%m"), "programme": programme}
+    try:
+        with transaction.atomic():
+            job = JobRun.objects.create(kind="payroll", status=JobRun.Status.RUNNING, area_code=area_code, created_by=actor,
+                                        params={"month": month.isoformat(), "programme": programme},
+                                        total=scope.count())  # fmt: skip
+            run = PayrollRun.objects.create(area_code=area_code, month=month, programme=programme, made_by=actor,
+                                            idempotency_key=key or None, request_hash=request_hash, snapshot=snapshot,
+                                            snapshot_sha256=digest(snapshot), job=job)  # fmt: skip
+            audit_record(action="payroll.create", actor=actor, obj=run,
+                         detail={"month": snapshot["month"], "programme": programme, "entitlements": job.total})  # fmt: skip
+            return run
+    except IntegrityError:  # the same run created concurrently, or the key by a concurrent identical request
+        existing = (PayrollRun.objects.filter(idempotency_key=key).first() if key else None) or \
+            _live_run(area_code, month, programme)
+        if existing is None:
+            raise
+        if existing.request_hash != request_hash:
+            raise Conflict(_("该幂等键已用于另一发放请求。")) from None
+        return existing
+
+
+def _check_parameters(run: PayrollRun) -> None:
+    """Resume only under the parameters frozen at creation."""
+    from jiuzhu.policyadmin.models import ParameterChange
+
+    latest = ParameterChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    if latest == run.snapshot.get("parameter_change_id"):
+        return
+    areas = [a for g in run.snapshot.get("parameters", []) for a in g["areas"]]
+    now = parameter_snapshot(areas, run.month, run.snapshot.get("programmes", []))
+    if digest(now["parameters"]) != digest(run.snapshot.get("parameters", [])):
+        raise Refused(_("生成开始后政策参数已变更，请作废本批次后重新生成。"))
+
+
+def _done(run: PayrollRun, ids: Iterable[int]) -> set[int]:
+    ids = list(ids)
+    return set(run.lines.filter(entitlement_id__in=ids).values_list("entitlement_id", flat=True)) | \
+        set(run.skips.filter(entitlement_id__in=ids).values_list("entitlement_id", flat=True))
+
+
+def _fill(run: PayrollRun, chunk_size: int, after_chunk: Callable[[PayrollRun, int], None] | None) -> None:
+    _check_parameters(run)
+    scope = in_scope(run.area_code, run.month, run.programme)
+    last_pk, written = 0, 0
+    while True:
+        chunk = list(scope.filter(pk__gt=last_pk).select_related("household", "recipient")[:chunk_size])
+        if not chunk:
+            break
+        last_pk = chunk[-1].pk
+        done = _done(run, (e.pk for e in chunk))
+        todo = [e for e in chunk if e.pk not in done]
+        if not todo:
+            continue
+        lines, skips = _compute(run, todo)
+        with transaction.atomic():
+            if not PayrollRun.objects.select_for_update().filter(pk=run.pk, status=PayrollRun.Status.GENERATING).exists():
+                return  # finished or cancelled meanwhile
+            done = _done(run, (e.pk for e in todo))
+            lines = [ln for ln in lines if ln.entitlement_id not in done]
+            skips = [s for s in skips if s.entitlement_id not in done]
+            lines, taken = _drop_already_paid(run, lines)
+            skips += taken
+            PayrollLine.objects.bulk_create(lines, ignore_conflicts=True)
+            got = set(run.lines.filter(entitlement_id__in=[ln.entitlement_id for ln in lines])
+                      .values_list("entitlement_id", flat=True))  # fmt: skip
+            skips += [_skip(run, ln.entitlement_id, ln.area_code, PayrollSkip.Reason.ALREADY_PAID, _("并发写入冲突"))
+                      for ln in lines if ln.entitlement_id not in got]  # fmt: skip
+            PayrollSkip.objects.bulk_create(skips, ignore_conflicts=True)
+            if run.job_id:
+                JobRun.objects.filter(pk=run.job_id).update(done=_count_done(run))
+        written += 1
+        if after_chunk is not None:
+            after_chunk(run, written)
+    _finish(run)
+
+
+def _count_done(run: PayrollRun) -> int:
+    return run.lines.count() + run.skips.count()
+
+
+def _skip(run: PayrollRun, entitlement_id: int, area: str, reason: str, detail: str = "") -> PayrollSkip:
+    return PayrollSkip(run=run, entitlement_id=entitlement_id, area_code=area, reason=reason, detail=detail[:300])
+
+
+def _drop_already_paid(run: PayrollRun, lines: list[PayrollLine]) -> tuple[list[PayrollLine], list[PayrollSkip]]:
+    """Lines whose (household or person, programme, month) is in another run become skips: a live line, or a
+    failed one — a failed payment is paid again by ``reissue`` after the account is corrected, not by a new run."""
+    if not lines:
+        return lines, []
+    live = PayrollLine.objects.filter(month=run.month, status__in=[*PayrollLine.LIVE, PayrollLine.Status.FAILED]) \
+        .exclude(run=run)
+    q = live.filter(Q(household_id__in={ln.household_id for ln in lines}) | Q(person_id__in={ln.person_id for ln in lines}))
+    taken: dict[tuple[str, int, str], str] = {}
+    for hh, person, prog, ref in q.values_list("household_id", "person_id", "programme", "reference"):
+        taken[("h", hh, prog)] = taken[("p", person, prog)] = ref
+    keep, skips = [], []
+    for ln in lines:
+        ref = taken.get(("h", ln.household_id, ln.programme)) or taken.get(("p", ln.person_id, ln.programme), "")
+        if ref:
+            skips.append(_skip(run, ln.entitlement_id, ln.area_code, PayrollSkip.Reason.ALREADY_PAID,
+                               _("已在发放明细 %(r)s 中") % {"r": ref}))  # fmt: skip
+        else:
+            keep.append(ln)
+    return keep, skips
+
+
+def _advances(entitlements: list[Entitlement], month: dt.date) -> dict[int, tuple[Decimal, list[int]]]:
+    """先行救助 paid from the township reserve fund for the entitlement's case in this month: the amount (positive)
+    and the ledger entries' numbers, per case."""
+    from jiuzhu.cases.models import ReserveEntry
+
+    out: dict[int, tuple[Decimal, list[int]]] = {}
+    rows = (ReserveEntry.objects.filter(case_id__in={e.case_id for e in entitlements}, kind=ReserveEntry.Kind.PAYMENT,
+                                        on__gte=month, on__lt=add_months(month, 1))
+            .values_list("case_id", "amount", "seq"))  # fmt: skip
+    for case_id, amount, seq in rows:
+        total, seqs = out.get(case_id, (ZERO, []))
+        out[case_id] = (total - amount, [*seqs, seq])  # payments are negative in the ledger
+    return out
+
+
+def _compute(run: PayrollRun, todo: list[Entitlement]) -> tuple[list[PayrollLine], list[PayrollSkip]]:
+    from jiuzhu.registry.models import Household, HouseholdStatus
+    from jiuzhu.registry.policy_input import household_inputs
+
+    households = Household.objects.filter(pk__in={e.household_id for e in todo})
+    pk_of = dict(households.values_list("household_no", "pk"))
+    inputs = {pk_of[d["id"]]: d for d in household_inputs(households, on=run.month)}
+    outcomes: dict[str, dict[int, Any]] = {}
+    by_prog: dict[str, set[int]] = defaultdict(set)
+    for e in todo:
+        by_prog[e.programme].add(e.household_id)
+    for prog, pks in by_prog.items():
+        outcomes[prog] = evaluate_households({pk: inputs[pk] for pk in pks}, run.month, prog)
+    advances = _advances(todo, run.month)
+    sha = run.snapshot_sha256[:12]
+    lines: list[PayrollLine] = []
+    skips: list[PayrollSkip] = []
+    R = PayrollSkip.Reason
+    for e in todo:
+        h = e.household
+        area = h.area_code
+        if h.status != HouseholdStatus.ACTIVE:
+            skips.append(_skip(run, e.pk, area, R.HOUSEHOLD_CLOSED))
+            continue
+        o = outcomes[e.programme][e.household_id]
+        if o.status != "ok":
+            skips.append(_skip(run, e.pk, area, R.NOT_ELIGIBLE if o.status == "not_eligible" else R.NOT_EVALUABLE, o.detail))
+            continue
+        advance, seqs = advances.get(e.case_id, (ZERO, []))
+        amount = o.amount - advance
+        if amount <= 0:
+            skips.append(_skip(run, e.pk, area, R.ADVANCE_PAID if advance > 0 else R.NOT_ELIGIBLE,
+                               _("备用金账目第 %(s)s 号") % {"s": "、".join(map(str, seqs))} if advance > 0 else ""))  # fmt: skip
+            continue
+        if not h.bank_account_enc:
+            skips.append(_skip(run, e.pk, area, R.NO_ACCOUNT))
+            continue
+        lines.append(PayrollLine(
+            run=run, entitlement=e, household=h, person=e.recipient, area_code=area, programme=e.programme,
+            month=run.month, amount=amount, engine_amount=o.amount, advance_deducted=advance,
+            explanation_ref=f"{e.programme}@{run.month:%Y-%m}/{h.household_no}/{sha}",
+            reference=f"JZ{run.pk}E{e.pk}", payee_name=e.recipient.name[:64], bank_name=h.bank_name[:64],
+            bank_account_enc=h.bank_account_enc, bank_account_bi=h.bank_account_bi,
+            bank_account_masked=h.bank_account_masked,
+        ))  # fmt: skip
+    return lines, skips
+
+
+def _finish(run: PayrollRun) -> None:
+    with transaction.atomic():
+        locked = PayrollRun.objects.select_for_update().filter(pk=run.pk, status=PayrollRun.Status.GENERATING).first()
+        if locked is None:
+            return
+        scope_ids = list(in_scope(run.area_code, run.month, run.programme).values_list("pk", flat=True))
+        missing = set(scope_ids) - _done(locked, scope_ids)
+        if missing:  # an entitlement appeared during generation: the next call picks it up
+            return
+        _set_totals(locked)
+        skipped = dict(locked.skips.values_list("reason").annotate(n=Count("pk")).values_list("reason", "n"))
+        changed = locked.lines.exclude(amount=F("entitlement__amount")).count()
+        locked.counts = {"entitlements": len(scope_ids), "lines": locked.line_count, "skipped": skipped,
+                         "amount_differs_from_decision": changed}  # fmt: skip
+        locked.status = PayrollRun.Status.GENERATED
+        locked.generated_at = timezone.now()
+        locked.version += 1
+        locked.save()
+        if locked.job_id:
+            JobRun.objects.filter(pk=locked.job_id).update(status=JobRun.Status.SUCCEEDED, done=len(scope_ids),
+                                                           total=len(scope_ids), counts=locked.counts,
+                                                           finished_at=timezone.now())  # fmt: skip
+        audit_record(action="payroll.generate", actor=locked.made_by, obj=locked,
+                     detail={"lines": locked.line_count, "total": str(locked.total_amount), "skipped": skipped})  # fmt: skip
+
+
+def _set_totals(run: PayrollRun) -> None:
+    agg = run.lines.exclude(status=PayrollLine.Status.CANCELLED).aggregate(n=Count("pk"), s=Sum("amount"))
+    run.line_count, run.total_amount = agg["n"] or 0, agg["s"] or ZERO
+
+
+# --- approve, cancel -------------------------------------------------------------------------------------------
+
+
+def _locked(run: PayrollRun | int) -> PayrollRun:
+    return PayrollRun.objects.select_for_update().get(pk=run if isinstance(run, int) else run.pk)
+
+
+def approve(run: PayrollRun | int, actor: Any) -> PayrollRun:
+    """双人复核: another officer with the payment permission for the run's area approves a generated run."""
+    with transaction.atomic():
+        r = _locked(run)
+        _authorise(actor, r.area_code)
+        if getattr(actor, "pk", None) == r.made_by_id:
+            raise Forbidden(_("不能审核本人生成的发放批次。"))
+        if r.status != PayrollRun.Status.GENERATED:
+            raise Refused(_("只有待审核的发放批次可以审核（当前状态：%(s)s）。") % {"s": r.get_status_display()})
+        r.status, r.approved_by, r.approved_at = PayrollRun.Status.APPROVED, actor, timezone.now()
+        r.version += 1
+        r.save()
+        audit_record(action="payroll.approve", actor=actor, obj=r, detail={"lines": r.line_count, "total": str(r.total_amount)})
+        return r
+
+
+def cancel(run: PayrollRun | int, actor: Any, reason: str) -> PayrollRun:
+    """作废 a run not yet handed to the bank: its lines stop being live (a new run may be generated); the lines a
+    re-issue run replaced become failed again."""
+    if not reason.strip():
+        raise Refused(_("请填写作废原因。"))
+    with transaction.atomic():
+        r = _locked(run)
+        _authorise(actor, r.area_code)
+        if r.status in (PayrollRun.Status.EXPORTED, PayrollRun.Status.CANCELLED):
+            raise Refused(_("已导出或已作废的发放批次不能作废。"))
+        originals = list(r.lines.exclude(reissue_of=None).values_list("reissue_of_id", flat=True))
+        r.lines.update(status=PayrollLine.Status.CANCELLED)
+        PayrollLine.objects.filter(pk__in=originals, status=PayrollLine.Status.REISSUED).update(status=PayrollLine.Status.FAILED)
+        r.status, r.cancelled_at, r.cancel_reason = PayrollRun.Status.CANCELLED, timezone.now(), reason.strip()[:200]
+        r.version += 1
+        r.save()
+        if r.job_id:
+            JobRun.objects.filter(pk=r.job_id, status=JobRun.Status.RUNNING).update(status=JobRun.Status.FAILED,
+                                                                                   message="cancelled")  # fmt: skip
+        audit_record(action="payroll.cancel", actor=actor, obj=r, detail={"reason": r.cancel_reason})
+        return r
+
+
+# --- re-issue ----------------------------------------------------------------------------------------------------
+
+
+def reissue(run: PayrollRun | int, actor: Any, line_ids: Iterable[int] | None = None) -> PayrollRun:
+    """Failed lines of an exported run paid again, after the household's account was corrected: a new run
+    (kind ``reissue``) with one new line per failed line, to be approved by another officer and exported like any
+    run. The old lines become ``reissued``; a line is never live twice (constraints)."""
+    from jiuzhu.registry.models import Household
+
+    src = run if isinstance(run, PayrollRun) else PayrollRun.objects.get(pk=run)
+    _authorise(actor, src.area_code)
+    with transaction.atomic():
+        failed = src.lines.select_for_update().filter(status=PayrollLine.Status.FAILED)
+        if line_ids is not None:
+            failed = failed.filter(pk__in=list(line_ids))
+        old = list(failed.order_by("pk"))
+        if not old:
+            raise Refused(_("没有可重发的失败明细。"))
+        accounts = {h.pk: h for h in Household.objects.filter(pk__in={ln.household_id for ln in old})}
+        problems = []
+        for ln in old:
+            h = accounts[ln.household_id]
+            if not h.bank_account_enc or h.bank_account_bi == ln.bank_account_bi:
+                problems.append(_("%(r)s：银行账号尚未更正") % {"r": ln.reference})
+        if problems:
+            raise Refused(*problems)
+        total = sum((ln.amount for ln in old), ZERO)
+        new = PayrollRun.objects.create(
+            kind=PayrollRun.Kind.REISSUE, area_code=src.area_code, month=src.month, programme=src.programme,
+            status=PayrollRun.Status.GENERATED, made_by=actor, generated_at=timezone.now(),
+            request_hash=digest({"kind": "reissue", "of": src.pk, "lines": [ln.pk for ln in old]}),
+            snapshot={"reissue_of_run": src.pk, "lines": [ln.reference for ln in old]},
+            line_count=len(old), total_amount=total, counts={"lines": len(old)},
+        )  # fmt: skip
+        n = PayrollLine.objects.filter(pk__in=[ln.pk for ln in old], status=PayrollLine.Status.FAILED) \
+            .update(status=PayrollLine.Status.REISSUED)
+        if n != len(old):
+            raise Refused(_("明细已被他人处理，请刷新后重试。"))
+        try:
+            with transaction.atomic():
+                _reissue_lines(new, old, accounts)
+        except IntegrityError as e:  # the month is live elsewhere (an overlapping run made meanwhile)
+            raise Refused(_("该月已有另一笔有效发放，不能重发。")) from e
+        audit_record(action="payroll.reissue", actor=actor, obj=new,
+                     detail={"of_run": src.pk, "lines": len(old), "total": str(total)})  # fmt: skip
+        return new
+
+
+def _reissue_lines(new: PayrollRun, old: list[PayrollLine], accounts: dict[int, Any]) -> None:
+    PayrollLine.objects.bulk_create([PayrollLine(
+        run=new, entitlement_id=ln.entitlement_id, household_id=ln.household_id, person_id=ln.person_id,
+        area_code=ln.area_code, programme=ln.programme, month=ln.month, amount=ln.amount,
+        engine_amount=ln.engine_amount, advance_deducted=ln.advance_deducted, explanation_ref=ln.explanation_ref,
+        reference=f"JZ{new.pk}E{ln.entitlement_id}", payee_name=ln.payee_name,
+        bank_name=accounts[ln.household_id].bank_name[:64], bank_account_enc=accounts[ln.household_id].bank_account_enc,
+        bank_account_bi=accounts[ln.household_id].bank_account_bi,
+        bank_account_masked=accounts[ln.household_id].bank_account_masked, reissue_of=ln,
+    ) for ln in old])  # fmt: skip
+
+
+# --- reports ------------------------------------------------------------------------------------------------------
+
+
+def reconciliation(run: PayrollRun) -> dict[str, Any]:
+    """The run's money by line status: paid + failed + reissued + pending = total (cancelled runs: all cancelled)."""
+    by = dict(run.lines.values_list("status").annotate(s=Sum("amount")).values_list("status", "s"))
+    return {k: by.get(k, ZERO) for k in PayrollLine.Status.values} | {"total": run.total_amount}
