@@ -19,7 +19,13 @@ died_last_month    a member died last month: a 殡葬 cremation and a 公安 户
 salary_stopped     a member with a declared wage whose contributions ended five months ago
 more_deposits      a savings account beyond the declared financial assets
 active_business    an adult without declared business income runs a registered, active business
+moved_out          an adult member other than the head moved his 户籍 out of the county last month (公安 迁出)
 =================  ================================================================================
+
+Wages are written as departments hold them: 税务's taxed salary and the 人社/公积金 contribution bases are the
+gross wage whose net (``assess.net_of``) is the declared wage. Some records only look like findings and must
+not become one: an old car scrapped years ago (a 正常 row and a later 注销 row of one plate), an earlier balance
+of the same bank account.
 
 A type's share of the draw is widened by the share of households that can have it (a hidden salary needs a
 working-age member without a wage), so each type reaches about 3 % of all households; a household that draws
@@ -42,17 +48,22 @@ import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 
 from jiuzhu.core import crypto, idnumber
-from jiuzhu.verification.assess import months_before
+from jiuzhu.verification.assess import FUND_PERSONAL_RATE, PERSONAL_INSURANCE_RATE, months_before
 
 MANIFEST = "manifest.json"
+# Bumped when the files written change meaning (columns, refs, wages gross): demo files of an older generator are
+# written again instead of reused.
+GENERATOR = 2
+FRESH_DAYS = 31  # demo files older than this are written again (their months would look like stopped wages)
 DEMO_TOWNSHIP = "610902100"  # 关庙镇
 SHARE = 0.03  # of households, per inconsistency type
-TYPES = ("hidden_car", "hidden_salary", "died_last_month", "salary_stopped", "more_deposits", "active_business")
+TYPES = ("hidden_car", "hidden_salary", "died_last_month", "salary_stopped", "more_deposits", "active_business",
+         "moved_out")
 INSURED = 0.70  # earners with 人社 contributions
 TAXED = 0.40  # earners with 个税 withholding records
 HOUSING_FUND = 0.30  # urban earners from 3,000 yuan with a housing-fund account
@@ -71,7 +82,7 @@ HEADERS = {
     "market": ["法定代表人/经营者证件号", "法定代表人/经营者姓名", "统一社会信用代码", "市场主体名称", "市场主体类型", "登记状态",
                "注册资本", "成立日期", "注销日期"],
     "housing_fund": ["证件号码", "姓名", "单位名称", "缴存基数", "缴存年月", "账户余额"],
-    "vehicle": ["所有人证件号码", "所有人", "号牌号码", "车辆类型", "初次登记日期", "机动车状态", "评估价值"],
+    "vehicle": ["所有人证件号码", "所有人", "号牌号码", "车辆类型", "初次登记日期", "机动车状态", "评估价值", "状态日期"],
     "bank": ["客户证件号", "客户姓名", "机构名称", "账户类别", "账户尾号", "余额", "余额日期"],
     "funeral": ["逝者身份证号", "逝者姓名", "死亡日期", "火化日期", "殡仪馆", "火化证明编号"],
     "marriage": ["证件号码", "姓名", "登记类型", "登记日期", "登记机关", "对方证件号码"],
@@ -183,6 +194,8 @@ def _candidate(h: House, kind: str, on: dt.date) -> Member | None | bool:
         return next((m for m in h.members if m.wage > 0), None)
     if kind == "active_business":
         return next((m for m in h.members if 18 <= m.age(on) <= 70 and m.business == 0), None)
+    if kind == "moved_out":
+        return next((m for m in h.members[1:] if m.age(on) >= 18), None)
     raise ValueError(kind)
 
 
@@ -278,17 +291,24 @@ def _plate(r: random.Random) -> str:
 def _wage_rows(out: _Rows, m: Member, amount: Decimal, months: range, *, insured: bool, taxed: bool, fund: bool,
                r: random.Random, balance: Decimal) -> None:  # fmt: skip
     employer = r.choice(EMPLOYERS)
+    gross = _gross(amount, fund=fund)  # ``amount`` is the net wage (as declared)
     for k in months:
         period = out.month(k)
         if insured:
-            out.add("hrss", [m.id_number, m.name, "养老", _money(amount), f"{period:%Y-%m}", "", "", "", employer, out.ref("RS")])
+            out.add("hrss", [m.id_number, m.name, "养老", _money(gross), f"{period:%Y-%m}", "", "", "", employer, out.ref("RS")])
         if taxed:
-            out.add("tax", [m.id_number, m.name, f"{period:%Y%m}", _money(amount), employer, out.ref("SP")])
+            out.add("tax", [m.id_number, m.name, f"{period:%Y%m}", _money(gross), employer, out.ref("SP")])
         if fund:
-            balance += (amount * Decimal("0.24")).quantize(Decimal("0.01"))
-            out.add("housing_fund", [m.id_number, m.name, employer, float(amount), f"{period.year}年{period.month}月", float(balance)])
+            balance += (gross * Decimal("0.24")).quantize(Decimal("0.01"))
+            out.add("housing_fund", [m.id_number, m.name, employer, float(gross), f"{period.year}年{period.month}月", float(balance)])
     if insured and r.random() < 0.15:  # 医疗 contributions: no record for the verification (skipped on ingest)
         out.add("hrss", [m.id_number, m.name, "医疗", _money(amount), f"{out.month(1):%Y-%m}", "", "", "", employer, out.ref("RS")])
+
+
+def _gross(net: Decimal, *, fund: bool) -> Decimal:
+    """A gross wage whose net (``assess.net_of``) is ``net`` or just below it (a taxed wage a little lower)."""
+    rate = 1 - PERSONAL_INSURANCE_RATE - (FUND_PERSONAL_RATE if fund else 0)
+    return (net / rate).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
 
 
 def _household_rows(out: _Rows, h: House, planted: tuple[str, Any] | None, seed: int) -> None:
@@ -308,6 +328,10 @@ def _household_rows(out: _Rows, h: House, planted: tuple[str, Any] | None, seed:
             cremated = death_day + dt.timedelta(days=3)
             out.add("funeral", [m.id_number, m.name, _slash(death_day), _ymd(cremated) if r.random() < 0.5 else _slash(cremated),
                                 "安康市殡仪馆", out.ref("HH")])  # fmt: skip
+        elif kind == "moved_out" and m is who:
+            moved = months_before(on, 1) + dt.timedelta(days=r.randrange(0, 25))
+            out.add("hukou", [m.id_number, m.name, "正常", "", "", h.address, _ymd(moved - dt.timedelta(days=40))])
+            out.add("hukou", [m.id_number, m.name, "迁出", "", _ymd(moved), h.address, _ymd(on - dt.timedelta(days=1))])
         else:
             out.add("hukou", [m.id_number, m.name, "正常", "", "", h.address, _ymd(on - dt.timedelta(days=1))])
         insured, taxed, fund_u = r.random() < INSURED, r.random() < TAXED, r.random()
@@ -340,7 +364,8 @@ def _household_rows(out: _Rows, h: House, planted: tuple[str, Any] | None, seed:
                                20000, f"{founded:%Y-%m-%d}", f"{closed:%Y-%m-%d}"])  # fmt: skip
         # an adapted vehicle for a person with a physical disability
         if m.disability == "4" and m.age(on) >= 18 and r.random() < 0.3:
-            out.add("vehicle", [m.id_number, m.name, _plate(r), "残疾人专用车", dt.date(r.randrange(2012, on.year), 6, 1), "正常", 3000])
+            out.add("vehicle", [m.id_number, m.name, _plate(r), "残疾人专用车", dt.date(r.randrange(2012, on.year), 6, 1), "正常", 3000,
+                                None])  # fmt: skip
     # marriage of the head and the spouse
     spouse = next((m for m in h.members if m.relation == "10"), None)
     if spouse is not None and r.random() < 0.5:
@@ -361,11 +386,17 @@ def _household_rows(out: _Rows, h: House, planted: tuple[str, Any] | None, seed:
     cars = h.vehicles + (1 if kind == "hidden_car" else 0)
     for _ in range(cars):
         first = dt.date(r.randrange(2010, on.year), r.randrange(1, 13), r.randrange(1, 29))
-        out.add("vehicle", [owner.id_number, owner.name, _plate(r), r.choice(CAR_TYPES), first, "正常", r.randrange(20, 90) * 1000])
+        out.add("vehicle", [owner.id_number, owner.name, _plate(r), r.choice(CAR_TYPES), first, "正常", r.randrange(20, 90) * 1000,
+                            None])  # fmt: skip
     if not h.urban and r.random() < 0.12:
         first = dt.date(r.randrange(2012, on.year), r.randrange(1, 13), r.randrange(1, 29))
         out.add("vehicle", [owner.id_number, owner.name, _plate(r), r.choice(("二轮摩托车", "三轮汽车")), first, "正常",
-                            r.randrange(2, 8) * 1000])  # fmt: skip
+                            r.randrange(2, 8) * 1000, None])  # fmt: skip
+    if r.random() < 0.04:  # an old car, scrapped years ago: its registration and, later, its deregistration
+        plate, first = _plate(r), dt.date(r.randrange(2003, 2010), r.randrange(1, 13), r.randrange(1, 29))
+        scrapped = first + dt.timedelta(days=r.randrange(2500, 4000))
+        out.add("vehicle", [owner.id_number, owner.name, plate, "小型轿车", first, "正常", 8000, None])
+        out.add("vehicle", [owner.id_number, owner.name, plate, "小型轿车", first, "注销", None, scrapped])
     # financial assets on the head: exactly the declared amount (a deposit, some in 理财 or insurance)
     balance_day = on.replace(day=1) - dt.timedelta(days=1)
     parts: list[tuple[str, Decimal]] = []
@@ -383,7 +414,11 @@ def _household_rows(out: _Rows, h: House, planted: tuple[str, Any] | None, seed:
     if kind == "more_deposits":
         parts.append(("储蓄", Decimal(max(30000, int(h.financial * 2)) + r.randrange(0, 10000))))
     for category, amount in parts:
-        out.add("bank", [head.id_number, head.name, r.choice(BANKS), category, f"{r.randrange(0, 10000):04d}", amount, balance_day])
+        bank, tail = r.choice(BANKS), f"{r.randrange(0, 10000):04d}"
+        if r.random() < 0.25:  # an earlier balance of the same account: the latest counts
+            earlier = months_before(balance_day, 3) - dt.timedelta(days=1)
+            out.add("bank", [head.id_number, head.name, bank, category, tail, amount + r.randrange(1000, 20000), earlier])
+        out.add("bank", [head.id_number, head.name, bank, category, tail, amount, balance_day])
 
 
 def _uscc(r: random.Random, area: str) -> str:
@@ -422,7 +457,7 @@ def _stranger_row(source: str, who: tuple[str, str], out: _Rows, r: random.Rando
                                 _slash(dt.date(2015, 3, 2))],
         "market": lambda: [v, name, _uscc(r, county_of(v)), "汉滨区某商店", "个体工商户", "存续", 50000, "2019-04-01", ""],
         "housing_fund": lambda: [v, name, EMPLOYERS[1], 5200.0, f"{last.year}年{last.month}月", 18000.0],
-        "vehicle": lambda: [v, name, _plate(r), "小型轿车", dt.date(2018, 5, 1), "正常", 60000],
+        "vehicle": lambda: [v, name, _plate(r), "小型轿车", dt.date(2018, 5, 1), "正常", 60000, None],
         "bank": lambda: [v, name, BANKS[0], "储蓄", "1234", Decimal("45000.00"), on.replace(day=1) - dt.timedelta(days=1)],
         "funeral": lambda: [v, name, _slash(last), _slash(last + dt.timedelta(days=3)), "安康市殡仪馆", out.ref("HH")],
         "marriage": lambda: [v, name, "离婚", _ymd(last), "汉滨区民政局婚姻登记处", ""],
@@ -512,7 +547,7 @@ def write_feeds(county: str, out_dir: str | Path, *, on: dt.date, seed: int, per
         _write(path, source, rows.rows[source])
         paths[source] = path
     manifest: dict[str, Any] = {
-        "county": county, "on": on.isoformat(), "seed": seed, "households": len(households),
+        "county": county, "on": on.isoformat(), "seed": seed, "generator": GENERATOR, "households": len(households),
         "persons": sum(len(h.members) for h in households), "registry": fingerprint(county, persons_qs),
         "files": {s: p.name for s, p in paths.items()},
         "formats": {s: "/".join(x for x in FORMATS[s] if x) for s in paths},
@@ -545,9 +580,27 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
 
 
+def _forget(out_dir: Path, manifest: dict[str, Any]) -> None:
+    """Before the demo files are written again: delete the earlier files and the records ingested from them (the
+    new files describe the same persons afresh; the old records would be counted twice)."""
+    from jiuzhu.core.files import file_hashes
+    from jiuzhu.verification.models import FeedFile, FeedRecord
+
+    for source, name in (manifest.get("files") or {}).items():
+        path = out_dir / name
+        if not path.exists():
+            continue
+        sha, _sm3 = file_hashes(path)
+        earlier = FeedFile.objects.filter(source=source, sha256=sha)
+        FeedRecord.objects.filter(feed__in=earlier).delete()
+        earlier.delete()
+        path.unlink()
+
+
 def ensure_demo_feeds(county: str, out_dir: str | Path, *, seed: int, on: dt.date | None = None) -> str:
-    """Demo setup: write the county's feeds (unless ``out_dir`` already holds them for this registry) and ingest
-    them; a second run reuses the files, and ingesting them again changes nothing. Returns one line."""
+    """Demo setup: write the county's feeds (unless ``out_dir`` already holds them for this registry, written by
+    this generator within ``FRESH_DAYS``) and ingest them; a second run reuses the files, and ingesting them again
+    changes nothing. Files written again replace the earlier ones and their records. Returns one line."""
     from django.utils import timezone
 
     from jiuzhu.verification.ingest import ingest_file
@@ -557,13 +610,15 @@ def ensure_demo_feeds(county: str, out_dir: str | Path, *, seed: int, on: dt.dat
         manifest = read_manifest(out_dir)
     except (OSError, ValueError):
         manifest = {}
+    today = timezone.localdate()
+    written = dt.date.fromisoformat(manifest["on"]) if manifest.get("on") else None
     reuse = (manifest.get("county") == county and manifest.get("seed") == seed
-             and manifest.get("registry") == fingerprint(county)
+             and manifest.get("generator") == GENERATOR and manifest.get("registry") == fingerprint(county)
+             and (on is not None or (written is not None and 0 <= (today - written).days <= FRESH_DAYS))
              and all((out_dir / name).exists() for name in (manifest.get("files") or {}).values()))  # fmt: skip
     if not reuse:
-        for name in (manifest.get("files") or {}).values():
-            (out_dir / name).unlink(missing_ok=True)
-        write_feeds(county, out_dir, on=on or timezone.localdate(), seed=seed)
+        _forget(out_dir, manifest)
+        write_feeds(county, out_dir, on=on or today, seed=seed)
         manifest = read_manifest(out_dir)
     new = records = refused = 0
     for source, name in manifest["files"].items():

@@ -35,7 +35,7 @@ class Adapter(Protocol):
 
 
 def to_record(r: FeedRecord) -> Record:
-    return Record(r.source, r.kind, r.person_bi, r.period, r.amount, r.quantity, r.category, r.event_date)
+    return Record(r.source, r.kind, r.person_bi, r.period, r.amount, r.quantity, r.category, r.event_date, r.ref)
 
 
 class StoredFeed:
@@ -43,9 +43,9 @@ class StoredFeed:
         self.source = source
 
     def fetch(self, persons: list[str], on: dt.date, *, context: dict[str, Any]) -> list[Record]:
-        qs = FeedRecord.objects.filter(source=self.source, person_bi__in=persons, period__lte=on)
+        qs = FeedRecord.objects.filter(source=self.source, person_bi__in=persons, period__lte=on).order_by("pk")
         return [to_record(r) for r in qs.only("source", "kind", "person_bi", "period", "amount", "quantity",
-                                              "category", "event_date")]  # fmt: skip
+                                              "category", "event_date", "ref")]  # fmt: skip
 
 
 def adapter_for(source: str) -> Adapter:

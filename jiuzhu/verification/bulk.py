@@ -79,11 +79,12 @@ HOUSEHOLDS_SCHEMA = pa.schema([
 RECORDS_SCHEMA = pa.schema([
     ("id", pa.int64()), ("source", pa.string()), ("kind", pa.string()), ("person_bi", pa.string()),
     ("period", pa.date32()), ("amount", pa.decimal128(14, 2)), ("quantity", pa.decimal128(10, 2)),
-    ("category", pa.string()), ("event_date", pa.date32()),
+    ("category", pa.string()), ("event_date", pa.date32()), ("ref", pa.string()),
 ])  # fmt: skip
 # The (kind, severity) pairs ``assess.compare`` can produce: one count column each in the household summary.
 FINDING_KINDS = (("wage", "undeclared"), ("wage", "higher"), ("wage", "lower"), ("pension", "undeclared"),
-                 ("pension", "higher"), ("business", "undeclared"), ("death", "event"), ("vehicle", "undeclared"),
+                 ("pension", "higher"), ("business", "undeclared"), ("death", "event"), ("registration", "event"),
+                 ("vehicle", "undeclared"),
                  ("house", "undeclared"), ("financial", "undeclared"), ("financial", "higher"))  # fmt: skip
 HOUSEHOLD_ORD = 1 << 30  # household-level differences come after every member's, as in ``compare``
 
@@ -128,8 +129,13 @@ def _sql(on: dt.date) -> tuple[str, str, str]:
     exempt = ", ".join(f"'{c}'" for c in sorted(assess.EXEMPT_VEHICLES))
     order = ", ".join(f"'{s}'" for s in SOURCES)  # services._run asks the sources in this order
     death = f"kind = 'death' AND event_date <= {day}"
-    vehicle = f"kind = 'vehicle' AND category NOT IN ({exempt})"
     current = f"cat = 'w' AND period >= {fresh}"
+    ended = ", ".join(f"'{c}'" for c in sorted(assess.ENDED))
+    moved = ", ".join(f"'{c}'" for c in sorted(assess.MOVED))
+    balances = ", ".join(f"'{k}'" for k in assess.BALANCE_KINDS)
+    tax_cases = "WHEN taxable <= 0 THEN 0 " + " ".join(
+        f"WHEN taxable <= {upper} THEN round(taxable * {rate} - {quick}, 2)" if upper is not None
+        else f"ELSE round(taxable * {rate} - {quick}, 2)" for upper, rate, quick in assess.TAX_TABLE)
     first_wage_source = "CASE " + " ".join(f"WHEN wage_mask & {1 << i} <> 0 THEN '{s}'" for s, i in
                                            sorted((s, i) for i, s in enumerate(SOURCES))) + " END"  # fmt: skip
 
@@ -148,8 +154,8 @@ def _sql(on: dt.date) -> tuple[str, str, str]:
     member_rules = [
         ("r_wage", "wage", graded_severities, graded(f"wage IS NOT NULL AND {beyond('wage', 'd_wage')}", "d_wage"),
          first_wage_source, "wage_mask", "d_wage", "wage", "NULL::DATE"),
-        ("r_stopped", "wage", ("lower",), flag("stopped IS NOT NULL AND d_wage > 0"), "'hrss'", "NULL", "d_wage", "0",
-         "stopped"),
+        ("r_stopped", "wage", ("lower",), flag("stopped IS NOT NULL AND d_wage > 0"), "NULL", "stopped_mask", "d_wage",
+         "0", "stopped"),
         ("r_other", "pension", graded_severities, graded(beyond("pension_all", "d_other"), "d_other"), "'hrss'",
          "NULL", "d_other", "pension_other + unemployment", "NULL"),
         ("r_basic", "pension", graded_severities, graded(beyond("pension_basic", "d_basic"), "d_basic"), "'hrss'",
@@ -157,6 +163,8 @@ def _sql(on: dt.date) -> tuple[str, str, str]:
         ("r_business", "business", ("undeclared",), flag("business AND d_business = 0"), "'market'", "NULL", "NULL",
          "NULL", "NULL"),
         ("r_death", "death", ("event",), flag("death IS NOT NULL"), "death_source", "NULL", "NULL", "NULL", "death"),
+        ("r_registration", "registration", ("event",), flag("registration IS NOT NULL"), "'hukou'", "NULL", "NULL",
+         "NULL", "registration_date"),
     ]  # fmt: skip
     household_rules = [  # the household's sums over every member with records, dead or alive
         ("r_vehicle", "vehicle", ("undeclared",), flag("f_vehicles > d_vehicles"), "'vehicle'", "NULL", "d_vehicles",
@@ -170,62 +178,103 @@ def _sql(on: dt.date) -> tuple[str, str, str]:
     members = f"""
     WITH r AS (
         SELECT m.pid, r.id, r.source, r.kind, r.period, r.amount, r.quantity, coalesce(r.category, '') AS category,
-               r.event_date
+               r.event_date, coalesce(r.ref, '') AS ref
         FROM jz_records r JOIN jz_members m ON r.person_bi = m.bi
         WHERE r.period <= {day}  -- aggregate: later records are ignored
-    ), latest AS (  -- per person, source and income category: the latest record of the lookback window
-        SELECT pid, source,
-               CASE kind WHEN 'wage' THEN 'w' WHEN 'unemployment' THEN 'u'
-                         ELSE (CASE WHEN category = 'basic' THEN 'b' ELSE 'o' END) END AS cat,
-               max(period) AS period,
-               -- of two records of one month the first stored (aggregate keeps the first it sees); the key
-               -- (day number, -id) packed in one integer (× 2^40: ids below 2^40) is far cheaper than a struct
-               arg_max(amount, (period - DATE '1970-01-01') * 1099511627776 - id) AS amount
-        FROM r
-        WHERE kind IN ('wage', 'pension', 'unemployment') AND amount IS NOT NULL AND period >= {since}
+    ), slot AS (  -- incomes within the lookback: per person, source, category, employer (wages) and month, the
+        -- first stored record (the key (day number, -id) packed in one integer (× 2^40: ids below 2^40) is far
+        -- cheaper than a struct)
+        SELECT pid, source, cat, period, arg_min(amount, id) AS amount
+        FROM (SELECT pid, id, source, period, amount,
+                     CASE kind WHEN 'wage' THEN 'w' WHEN 'unemployment' THEN 'u'
+                               ELSE (CASE WHEN category = 'basic' THEN 'b' ELSE 'o' END) END AS cat,
+                     CASE WHEN kind = 'wage' THEN ref ELSE '' END AS employer
+              FROM r
+              WHERE kind IN ('wage', 'pension', 'unemployment') AND amount IS NOT NULL AND period >= {since})
+        GROUP BY pid, source, cat, employer, period
+    ), latest AS (  -- per person, source and category: the latest month, its employers added up
+        SELECT pid, source, cat, max(period) AS period, arg_max(amount, period) AS amount
+        FROM (SELECT pid, source, cat, period, sum(amount)::DECIMAL(18, 2) AS amount FROM slot GROUP BY ALL)
         GROUP BY ALL
     ), inc AS (
         SELECT pid,
-               max(amount) FILTER (WHERE {current}) AS wage,  -- the highest current wage of the sources
+               -- the wage: 税务's when current, else the highest current contribution base
+               coalesce(max(amount) FILTER (WHERE {current} AND source = 'tax'),
+                        max(amount) FILTER (WHERE {current} AND source <> 'tax')) AS wage_gross,
                {_mask_sql("source")} FILTER (WHERE {current}) AS wage_mask,
-               -- a wage whose last report is older than WAGE_FRESH_MONTHS has stopped (unless another is current)
+               coalesce(bool_or(source = 'housing_fund') FILTER (WHERE {current}), false) AS fund,
+               -- no current wage: the sources whose last report is older than WAGE_FRESH_MONTHS have stopped
                max(period) FILTER (WHERE cat = 'w' AND period < {fresh}) AS stopped,
+               {_mask_sql("source")} FILTER (WHERE cat = 'w' AND period < {fresh}) AS stopped_mask,
                greatest(coalesce(max(amount) FILTER (WHERE cat = 'b' AND period >= {fresh}), 0), 0) AS pension_basic,
                greatest(coalesce(max(amount) FILTER (WHERE cat = 'o' AND period >= {fresh}), 0), 0) AS pension_other,
                greatest(coalesce(max(amount) FILTER (WHERE cat = 'u' AND period >= {fresh}), 0), 0) AS unemployment
         FROM latest GROUP BY pid
-    ), f AS (  -- everything else, per person
+    ), hold AS (  -- holdings: one per person, source, kind and ref (a record without ref alone); the latest
+        -- record decides, on one date an ending one; of two alike the first stored
+        SELECT pid, kind, arg_max_null(category, k) AS category, arg_max_null(quantity, k) AS quantity,
+               arg_max_null(amount, k) AS amount
+        FROM (SELECT pid, source, kind, ref, CASE WHEN ref = '' THEN id END AS own, category, quantity, amount,
+                     (period - DATE '1970-01-01')::BIGINT * 2199023255552
+                     + (category IN ({ended}))::BIGINT * 1099511627776 - id AS k
+              FROM r
+              WHERE kind IN ('house', 'vehicle', 'business')
+                 OR kind IN ({balances}) AND amount IS NOT NULL AND period >= {since})
+        GROUP BY pid, source, kind, ref, own
+    ), h AS (
         SELECT pid,
                count(*) FILTER (WHERE kind = 'house') AS houses,
                coalesce(sum(coalesce(quantity, 0)) FILTER (WHERE kind = 'house'), 0)::DECIMAL(18, 2) AS house_area,
-               count(*) FILTER (WHERE {vehicle}) AS vehicles,
-               coalesce(sum(amount) FILTER (WHERE kind IN ('deposit', 'securities', 'insurance')), 0)::DECIMAL(18, 2)
-                   AS financial,
-               coalesce(bool_or(kind = 'business' AND category <> 'closed'), false) AS business,
+               count(*) FILTER (WHERE kind = 'vehicle' AND category NOT IN ({exempt})) AS vehicles,
+               coalesce(sum(amount) FILTER (WHERE kind IN ({balances})), 0)::DECIMAL(18, 2) AS financial,
+               coalesce(bool_or(kind = 'business'), false) AS business
+        FROM hold WHERE category NOT IN ({ended}) GROUP BY pid
+    ), reg AS (  -- the latest 户籍 status (on one date a move or cancellation; of two alike the first stored)
+        SELECT pid, arg_max(category, k) AS status, arg_max(day, k) AS day
+        FROM (SELECT pid, category, coalesce(event_date, period) AS day,
+                     (period - DATE '1970-01-01')::BIGINT * 2199023255552
+                     + (category IN ({moved}))::BIGINT * 1099511627776 - id AS k
+              FROM r WHERE kind = 'registration')
+        GROUP BY pid
+    ), f AS (  -- every person with records: the death
+        SELECT pid,
                min(event_date) FILTER (WHERE {death}) AS death,
-               -- the earliest death (dates before 1970 too); on a tie the source asked first (its rank packed
-               -- under the day number)
+               -- the earliest death (dates before 1970 too); on a tie the source first in SOURCES (its rank
+               -- packed under the day number)
                arg_min(source, (event_date - DATE '1970-01-01') * 32 + list_position([{order}], source))
                    FILTER (WHERE {death}) AS death_source
         FROM r GROUP BY pid
     ), mf AS (
         SELECT m.pid, m.hh, m.pos, m.d_wage, m.d_other, m.d_basic, m.d_business,
-               i.wage, i.wage_mask,
-               CASE WHEN i.wage IS NULL THEN i.stopped END AS stopped,
+               i.wage_gross, i.wage_mask, coalesce(i.fund, false) AS fund,
+               CASE WHEN i.wage_gross IS NULL THEN i.stopped END AS stopped,
+               CASE WHEN i.wage_gross IS NULL THEN i.stopped_mask END AS stopped_mask,
                coalesce(i.pension_basic, 0) AS pension_basic, coalesce(i.pension_other, 0) AS pension_other,
                coalesce(i.unemployment, 0) AS unemployment,
                coalesce(i.pension_other, 0) + coalesce(i.unemployment, 0) AS pension_all,
-               f.houses, f.house_area, f.vehicles, f.financial, f.business, f.death, f.death_source,
+               coalesce(h.houses, 0) AS houses, coalesce(h.house_area, 0)::DECIMAL(18, 2) AS house_area,
+               coalesce(h.vehicles, 0) AS vehicles, coalesce(h.financial, 0)::DECIMAL(18, 2) AS financial,
+               coalesce(h.business, false) AS business, f.death, f.death_source,
+               CASE WHEN g.status IN ({moved}) AND f.death IS NULL THEN g.status END AS registration,
+               CASE WHEN g.status IN ({moved}) AND f.death IS NULL THEN g.day END AS registration_date,
                coalesce(f.death < {day}, false) AS dropped  -- assessed_input: died before the day
-        FROM f JOIN jz_members m USING (pid) LEFT JOIN inc i USING (pid)
+        FROM f JOIN jz_members m USING (pid) LEFT JOIN inc i USING (pid) LEFT JOIN h USING (pid)
+             LEFT JOIN reg g USING (pid)
+    ), w AS (  -- assess.net_of: the gross wage minus the employee's contributions, then the income tax
+        SELECT *, wage_gross - contributions - (CASE {tax_cases} END) AS wage
+        FROM (SELECT *, wage_gross - contributions - {assess.TAX_THRESHOLD} AS taxable
+              FROM (SELECT *, round(wage_gross * {assess.PERSONAL_INSURANCE_RATE}, 2)
+                              + (CASE WHEN fund THEN round(wage_gross * {assess.FUND_PERSONAL_RATE}, 2) ELSE 0 END)
+                              AS contributions
+                    FROM mf))
     )
-    SELECT * EXCLUDE (d_business, pension_all),  -- (the narrower the result, the cheaper its Arrow copy)
+    SELECT * EXCLUDE (d_business, pension_all, contributions, taxable),  -- (the narrower, the cheaper its Arrow copy)
            -- assessed_input: the higher of declared and found
            CASE WHEN wage > d_wage THEN wage END AS a_wage,
            CASE WHEN pension_all > d_other THEN pension_all END AS a_other,
            CASE WHEN pension_basic > d_basic THEN pension_basic END AS a_basic,
            {", ".join(f"{code} AS {col}" for col, _k, _s, code, *_ in member_rules)}
-    FROM mf
+    FROM w
     """  # noqa: S608 - constants and dates only
 
     def count(rules: list[tuple[Any, ...]], kind: str, severity: str, agg: bool) -> str:
@@ -235,13 +284,9 @@ def _sql(on: dt.date) -> tuple[str, str, str]:
         return " + ".join(f"({t})::BIGINT" for t in terms) or "0"
 
     households = f"""
-    WITH x AS (  -- compare: sums over every member with records, dead or alive; assessed_input: the living (k_)
+    WITH x AS (  -- compare and assessed_input: sums over every member with records, dead or alive (an estate)
         SELECT hh, sum(vehicles) AS vehicles, sum(houses) AS houses, sum(house_area) AS house_area,
                sum(financial) AS financial,
-               sum(vehicles) FILTER (WHERE NOT dropped) AS k_vehicles,
-               sum(houses) FILTER (WHERE NOT dropped) AS k_houses,
-               sum(house_area) FILTER (WHERE NOT dropped) AS k_area,
-               sum(financial) FILTER (WHERE NOT dropped) AS k_fin,
                count(*) FILTER (WHERE dropped) AS dropped,
                {", ".join(f"{count(member_rules, k, s, True)} AS m_{k}_{s}" for k, s in FINDING_KINDS)}
         FROM jz_mf GROUP BY hh
@@ -250,10 +295,10 @@ def _sql(on: dt.date) -> tuple[str, str, str]:
                coalesce(x.vehicles, 0)::BIGINT AS f_vehicles, coalesce(x.houses, 0)::BIGINT AS f_houses,
                coalesce(x.house_area, 0)::DECIMAL(18, 2) AS f_area,
                coalesce(x.financial, 0)::DECIMAL(18, 2) AS f_fin,
-               greatest(h.d_vehicles, coalesce(x.k_vehicles, 0))::BIGINT AS a_vehicles,
-               greatest(h.d_houses, coalesce(x.k_houses, 0))::BIGINT AS a_houses,
-               greatest(h.d_area, coalesce(x.k_area, 0))::DECIMAL(18, 2) AS a_area,
-               greatest(h.d_fin, coalesce(x.k_fin, 0))::DECIMAL(18, 2) AS a_fin,
+               greatest(h.d_vehicles, coalesce(x.vehicles, 0))::BIGINT AS a_vehicles,
+               greatest(h.d_houses, coalesce(x.houses, 0))::BIGINT AS a_houses,
+               greatest(h.d_area, coalesce(x.house_area, 0))::DECIMAL(18, 2) AS a_area,
+               greatest(h.d_fin, coalesce(x.financial, 0))::DECIMAL(18, 2) AS a_fin,
                coalesce(x.dropped, 0)::BIGINT AS dropped,
                {", ".join(f"coalesce(x.m_{k}_{s}, 0) AS m_{k}_{s}" for k, s in FINDING_KINDS)}
         FROM jz_households h LEFT JOIN x USING (hh)
@@ -264,7 +309,7 @@ def _sql(on: dt.date) -> tuple[str, str, str]:
         FROM h
     )
     SELECT *, ({" + ".join(f"{k}_{s}" for k, s in FINDING_KINDS)})::BIGINT AS findings,
-           business_undeclared + wage_lower > 0 AS needs_look
+           business_undeclared + wage_lower + registration_event > 0 AS needs_look  -- assess.needs_look
     FROM c
     """  # noqa: S608 - constants and dates only
 
@@ -352,15 +397,13 @@ class Outcome:
 _PENSION_LABEL = {2: "养老金、失业保险金等社会保险待遇", 3: "城乡居民基础养老金"}
 
 
-def _text(d: dict[str, Any], who: str) -> str:
-    """``compare``'s sentence for a difference row of ``compute``."""
+def _text(d: dict[str, Any], who: str, m: dict[str, Any] | None) -> str:
+    """``compare``'s sentence for a difference row of ``compute`` (``m``: the member's row, for a member's)."""
     y, k = assess._yuan, d["kind"]
     if k == "wage" and d["severity"] == "lower":
-        return (f"{who}：申报工资性收入 {y(d['declared'])} 元/月，但部门记录的工资（缴费）"
-                f"自 {d['dated']:%Y年%m月} 后中断，需核实是否已失业")  # fmt: skip
-    if k == "wage":
-        return (f"{who}：申报工资性收入 {y(d['declared'])} 元/月，{assess._labels(_sources(d['sources']))}记录显示 "
-                f"{y(d['found'])} 元/月")  # fmt: skip
+        return assess.stopped_text(who, d["declared"], _sources(d["sources"]), d["dated"])
+    if k == "wage" and m is not None:
+        return assess.wage_text(who, d["declared"], _sources(d["sources"]), m["wage_gross"], d["found"], m["fund"])
     if k == "pension":
         label = _PENSION_LABEL[d["ord"] % 8]
         return f"{who}：申报{label} {y(d['declared'])} 元/月，人社记录 {y(d['found'])} 元/月"
@@ -368,6 +411,8 @@ def _text(d: dict[str, Any], who: str) -> str:
         return f"{who}：名下有存续的市场主体（市场监管登记），未申报经营收入，需入户核实经营情况"
     if k == "death":
         return f"{who}：{SOURCES[d['source']].label}记录于 {d['dated']:%Y-%m-%d} 死亡，应从共同生活家庭成员中减员"
+    if k == "registration" and m is not None:
+        return assess.registration_text(who, m["registration"], d["dated"])
     if k == "vehicle":
         return f"家庭申报非豁免机动车 {int(d['declared'])} 辆，车辆登记显示 {int(d['found'])} 辆"
     if k == "house":
@@ -378,18 +423,21 @@ def _text(d: dict[str, Any], who: str) -> str:
 
 # ``services._found_json`` without "sources" and "vehicle_kinds" (which sources answered for the person, the
 # kinds of their vehicles): lists per person that the rules do not use and that cost the core a tenth of its time.
-FOUND_KEYS = ("wage", "wage_sources", "wage_stopped_since", "pension_basic", "pension_other", "unemployment",
-              "houses", "house_area", "vehicles", "financial", "business", "death")  # fmt: skip
+FOUND_KEYS = ("wage", "wage_sources", "wage_gross", "wage_stopped_since", "wage_stopped_sources", "pension_basic",
+              "pension_other", "unemployment", "houses", "house_area", "vehicles", "financial", "business", "death",
+              "registration")  # fmt: skip
 
 
 def _found_json(m: dict[str, Any]) -> dict[str, Any]:
     """A member row of ``Computed.members`` in the shape of ``services._found_json`` (FOUND_KEYS)."""
     return {"wage": str(m["wage"]) if m["wage"] is not None else None, "wage_sources": _sources(m["wage_mask"]),
+            "wage_gross": str(m["wage_gross"]) if m["wage_gross"] is not None else None,
             "wage_stopped_since": m["stopped"].isoformat() if m["stopped"] else None,
+            "wage_stopped_sources": _sources(m["stopped_mask"]),
             "pension_basic": str(m["pension_basic"]), "pension_other": str(m["pension_other"]),
             "unemployment": str(m["unemployment"]), "houses": m["houses"], "house_area": str(m["house_area"]),
             "vehicles": m["vehicles"], "financial": str(m["financial"]), "business": m["business"],
-            "death": m["death"].isoformat() if m["death"] else None}  # fmt: skip
+            "death": m["death"].isoformat() if m["death"] else None, "registration": m["registration"] or ""}  # fmt: skip
 
 
 def _outcomes_sql(data: dict[int, dict[str, Any]], names: dict[str, str], members: pa.Table,
@@ -398,15 +446,18 @@ def _outcomes_sql(data: dict[int, dict[str, Any]], names: dict[str, str], member
     ``members`` is ``compute``'s input (it names the member of each ``pid``)."""
     member_ids = dict(zip(members.column("pid").to_pylist(), members.column("member").to_pylist(), strict=True))
     by_hh: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_pid: dict[int, dict[str, Any]] = {}
     for m in comp.members.to_pylist():
         by_hh[m["hh"]].append(m)
+        by_pid[m["pid"]] = m
     diffs: dict[int, list[assess.Difference]] = defaultdict(list)
     for d in sorted(comp.diffs.to_pylist(), key=lambda d: (d["hh"], d["ord"])):
         mid = member_ids[d["pid"]] if d["pid"] is not None else ""
         who = names.get(mid, mid)
         diffs[d["hh"]].append(assess.Difference(
             person=mid, member_id=mid, source=",".join(_sources(d["sources"])) if d["sources"] else d["source"],
-            kind=d["kind"], severity=d["severity"], declared=d["declared"], found=d["found"], text=_text(d, who)))  # fmt: skip
+            kind=d["kind"], severity=d["severity"], declared=d["declared"], found=d["found"],
+            text=_text(d, who, by_pid.get(d["pid"]))))  # fmt: skip
     out: dict[int, Outcome] = {}
     for h in comp.households.to_pylist():
         hh = h["hh"]
@@ -445,7 +496,7 @@ def _outcomes_python(data: dict[int, dict[str, Any]], bis: dict[int, dict[str, s
     by_bi: dict[str, list[assess.Record]] = defaultdict(list)
     for r in rows:
         by_bi[r["person_bi"]].append(assess.Record(r["source"], r["kind"], r["person_bi"], r["period"], r["amount"],
-                                                   r["quantity"], r["category"] or "", r["event_date"]))  # fmt: skip
+                                                   r["quantity"], r["category"] or "", r["event_date"], r["ref"] or ""))  # fmt: skip
     out: dict[int, Outcome] = {}
     for hh, d in data.items():
         members = bis[hh]
@@ -609,8 +660,7 @@ def _declared_tables(data: dict[int, dict[str, Any]], bis: dict[int, dict[str, s
 
 
 def _conclusion(o: Outcome, result: dict[str, Any] | None) -> str:
-    needs_look = any(d.kind == "business" or d.severity == "lower" for d in o.diffs)  # as services._run
-    if result is None or needs_look:
+    if result is None or assess.needs_look(o.diffs):  # as services._run
         return VerificationRun.Conclusion.INVESTIGATE
     return VerificationRun.Conclusion.MEETS if result["eligible"] else VerificationRun.Conclusion.FAILS
 

@@ -391,7 +391,7 @@ def check_record(source: str, item: Any, asked: set[str]) -> Checked:
     raw = {"kind": kind, "person": person, "period": period.isoformat(),
            "amount": None if amount is None else str(amount), "quantity": None if quantity is None else str(quantity),
            "category": category, "event_date": event_date.isoformat() if event_date else None, "ref": ref}  # fmt: skip
-    return Checked(Record(source, kind, person, period, amount, quantity, category, event_date), ref, key, raw)
+    return Checked(Record(source, kind, person, period, amount, quantity, category, event_date, ref), ref, key, raw)
 
 
 def _date(value: Any, name: str, *, month_ok: bool = False) -> dt.date | None:

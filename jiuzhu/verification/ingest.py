@@ -70,7 +70,8 @@ FIELD_TYPES = {
 CATEGORIES = {
     "registration": ("normal", "cancelled", "moved_out"),
     "pension": ("basic", "employee", "other"),
-    "vehicle": ("car", "truck", "motorcycle", "tricycle", "adapted"),
+    "vehicle": ("car", "truck", "motorcycle", "tricycle", "adapted", "ended"),
+    "house": ("ended",),
     "business": ("active", "closed"),
     "marriage": ("married", "divorced"),
 }
@@ -101,7 +102,8 @@ class UnknownSource(ValueError):
 
 @dataclass(frozen=True)
 class Take:
-    """Where one record field comes from: a literal, or the first non-blank of ``columns`` (through ``mapping``
+    """Where one record field comes from: a literal, or the first non-blank of ``columns`` (all the non-blank
+    ones joined with "/" for ``ref``, which identifies the record, e.g. a bank and an account) (through ``mapping``
     for a coded value; ``default`` for a value not in it, or ``today`` for a blank date)."""
 
     literal: str | None = None
@@ -635,6 +637,9 @@ def _record(rule: Rule, texts: dict[str, str], values: dict[str, Any], types: di
             continue
         if name == "ref" or name == "category":
             text = value if isinstance(value, str) else cell_text(value)
+            if name == "ref" and len(take.columns) > 1:  # a reference of several columns: all the filled ones
+                text = "/".join(v if isinstance(v, str) else cell_text(v)
+                                for c in take.columns if texts.get(c) and (v := values.get(c)) is not None)  # fmt: skip
             limit = 64 if name == "ref" else 24
             if len(text) > limit:
                 err(col, _("超过 %(n)d 个字符") % {"n": limit})
@@ -915,7 +920,8 @@ def layouts_markdown() -> str:
                     parts.append(f"{name} from {take.columns[0]} ({pairs}{'; any other → ' + take.default if take.default else ''})")
                 else:
                     extra = " (optional)" if take.optional else " (blank: the day of the ingest)" if take.default == TODAY else ""
-                    parts.append(f"{name} ← {' or '.join(take.columns)}{extra}")
+                    joined = " + ".join(take.columns) if name == "ref" else " or ".join(take.columns)
+                    parts.append(f"{name} ← {joined}{extra}")
             out.append(f"- {' and '.join(conds) or 'every row'}: {'; '.join(parts)}")
         out.append("")
     return "\n".join(out).rstrip("\n") + "\n"

@@ -110,8 +110,7 @@ def _run(*, household: Any, case: Any, actor: Any, on: dt.date, auth: Any, progr
     ])  # fmt: skip
     assessed = assess.assessed_input(data, bis, found, on)
     result = _engine(assessed, on, programme)
-    needs_look = any(d.kind == "business" or (d.severity == "lower") for d in diffs)
-    if incomplete or result is None or needs_look:
+    if incomplete or result is None or assess.needs_look(diffs):
         conclusion = VerificationRun.Conclusion.INVESTIGATE
     else:
         conclusion = VerificationRun.Conclusion.MEETS if result["eligible"] else VerificationRun.Conclusion.FAILS
@@ -159,11 +158,14 @@ def _found_json(f: assess.Found | None) -> dict[str, Any]:
     if f is None:
         return {}
     return {"wage": str(f.wage) if f.wage is not None else None, "wage_sources": sorted(f.wage_sources),
+            "wage_gross": str(f.wage_gross) if f.wage_gross is not None else None,
             "wage_stopped_since": f.wage_stopped_since.isoformat() if f.wage_stopped_since else None,
+            "wage_stopped_sources": f.wage_stopped_sources,
             "pension_basic": str(f.pension_basic), "pension_other": str(f.pension_other),
             "unemployment": str(f.unemployment), "houses": f.houses, "house_area": str(f.house_area),
             "vehicles": f.vehicles, "vehicle_kinds": f.vehicle_kinds, "financial": str(f.financial),
             "business": f.business, "death": f.death.isoformat() if f.death else None,
+            "registration": f.registration,
             "sources": sorted(f.sources)}  # fmt: skip
 
 

@@ -5,14 +5,17 @@ category, date); the source's own column layout for file drops is in ``feeds/<so
 Kinds and their meaning (amounts in yuan):
   registration  户籍 status (category: normal | cancelled | moved_out)
   death         a death (event_date) — 公安 cancellation or 殡葬 cremation
-  wage          monthly wage (social-insurance contribution base, taxed salary, or housing-fund base)
+  wage          monthly gross wage (taxed salary, or the social-insurance or housing-fund contribution base;
+                ref: the employer)
   pension       monthly pension or social-insurance benefit (category: basic | employee | other)
   unemployment  monthly unemployment benefit
-  house         a dwelling (quantity: floor area m², amount: assessed value)
-  business      a registered business (category: status active | closed, amount: registered capital)
+  house         a dwelling (quantity: floor area m², amount: assessed value; category: ended when deregistered
+                or transferred; ref: the unit)
+  business      a registered business (category: status active | closed, amount: registered capital; ref: USCC)
   fund_balance  housing-fund balance
-  vehicle       a motor vehicle (category: car | truck | motorcycle | tricycle | adapted; amount: value)
-  deposit       bank deposits balance
+  vehicle       a motor vehicle (category: car | truck | motorcycle | tricycle | adapted, or ended when
+                deregistered, scrapped or transferred; amount: value; ref: the plate)
+  deposit       bank deposits balance (ref: the account; the latest balance of each account counts)
   securities    securities / funds balance
   insurance     cash value of commercial insurance
   marriage      marriage status change (category: married | divorced; event_date)
@@ -52,6 +55,7 @@ FINDING_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pension": ("养老金等社会保险待遇", ("pension", "unemployment")),
     "business": ("经营情况", ("business",)),
     "death": ("家庭成员死亡", ("death",)),
+    "registration": ("户籍变动", ("registration",)),
     "vehicle": ("机动车辆", ("vehicle",)),
     "house": ("住房", ("house",)),
     "financial": ("金融资产", ("deposit", "securities", "insurance")),

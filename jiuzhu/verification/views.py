@@ -86,6 +86,25 @@ def run_records(request: HttpRequest, run: VerificationRun, source: str) -> Http
     return render(request, "verification/records.html", {"run": run, "rows": rows, "label": SOURCES[source].label})
 
 
+def _member_label(m: dict[str, Any]) -> str:
+    found, parts = m["found"], [m["name"]]
+    if not m["counted"]:
+        parts.append(_("（不计入）"))
+    if found.get("death"):
+        parts.append(_("（已故 %(d)s）") % {"d": found["death"]})
+    if found.get("registration"):
+        parts.append(_("（户口已迁出）") if found["registration"] == "moved_out" else _("（户口已注销）"))
+    return "".join(parts)
+
+
+def _wage_cell(found: dict[str, Any]) -> str:
+    if found.get("wage_stopped_since"):
+        return _("%(d)s 后中断") % {"d": found["wage_stopped_since"]}
+    if found.get("wage") is None:
+        return "—"
+    return f"{found['wage']} / {found.get('wage_gross') or '—'}"
+
+
 @verifier_only
 def run_pdf(request: HttpRequest, run: VerificationRun) -> HttpResponse:
     from jiuzhu.core import pdf
@@ -98,10 +117,16 @@ def run_pdf(request: HttpRequest, run: VerificationRun) -> HttpResponse:
         (_("核对人员"), getattr(run.requested_by, "display_name", "") or "—"),
     ])]  # fmt: skip
     blocks += [pdf.Heading(_("查询的部门数据")), pdf.Table(
-        [_("来源"), _("状态"), _("人数"), _("记录数")],
-        [[x["label"], x["q"].get_status_display(), str(x["q"].persons), str(x["q"].records)] for x in ctx["queries"]])]  # fmt: skip
+        [_("来源"), _("状态"), _("人数"), _("记录数"), _("依据授权")],
+        [[x["label"], x["q"].get_status_display(), str(x["q"].persons), str(x["q"].records),
+          x["q"].authorisation_ref or "—"] for x in ctx["queries"]])]  # fmt: skip
     blocks += [pdf.Heading(_("与申报不一致的情况"))]
     blocks += [pdf.Para(f.text) for f in ctx["findings"]] or [pdf.Para(_("未发现与申报不一致。"))]
+    blocks += [pdf.Heading(_("成员核对情况")), pdf.Table(
+        [_("成员"), _("工资（税后估算/税前）"), _("养老金等"), _("住房"), _("车辆"), _("金融资产"), _("核定收入（元/月）")],
+        [[_member_label(m), _wage_cell(m["found"]), f"{m['found'].get('pension_other') or '—'} / {m['found'].get('pension_basic') or '—'}",
+          str(m["found"].get("houses") or 0), str(m["found"].get("vehicles") or 0), str(m["found"].get("financial") or 0),
+          "；".join(f"{k} {v}" for k, v in m["assessed"]) or _("无收入")] for m in ctx["members"]])]  # fmt: skip
     assets = ctx["assets"]
     blocks += [pdf.Heading(_("核定的家庭财产")), pdf.Fields([
         (_("金融资产（元）"), str(assets.get("financial", "0"))), (_("住房（套）"), str(assets.get("houses", 0))),

@@ -113,6 +113,12 @@ def test_the_manifests_inconsistencies_are_in_the_files_and_the_rest_is_clean(co
     for no, pk in m["members"]["active_business"].items():
         data, bis, found, diffs = _picture(by_no[no])
         assert found[bis[str(pk)]].business and [(d.kind, d.member_id) for d in diffs] == [("business", str(pk))], no
+    for no, pk in m["members"]["moved_out"].items():
+        data, bis, found, diffs = _picture(by_no[no])
+        assert found[bis[str(pk)]].registration == "moved_out"
+        assert [(d.kind, d.member_id) for d in diffs] == [("registration", str(pk))], no
+    # clean: no finding, though wages are gross, some cars were scrapped years ago and some accounts have an
+    # earlier balance
     dirty = [(no, [d.text for d in _picture(by_no[no])[3]]) for no in m["clean"]]
     assert [x for x in dirty if x[1]] == []
     # the clean ones are not empty of records: wages, pensions, houses, vehicles, deposits are found and agree
@@ -121,7 +127,7 @@ def test_the_manifests_inconsistencies_are_in_the_files_and_the_rest_is_clean(co
             ("vehicle", "vehicle"), ("bank", "deposit"), ("market", "business"), ("hukou", "registration"),
             ("marriage", "marriage"), ("funeral", "death"), ("hukou", "death")} <= kinds  # fmt: skip
     exempt = set(FeedRecord.objects.filter(kind="vehicle").values_list("category", flat=True))
-    assert {"car", "motorcycle", "tricycle"} <= exempt
+    assert {"car", "motorcycle", "tricycle", "ended"} <= exempt
 
 
 def test_formats_and_date_styles_are_mixed(county, tmp_path):
@@ -185,3 +191,25 @@ def test_no_registry_no_files_crash(tree, tmp_path):
         res = ingest_file(source, path, path.name, today=ON)
         assert res.outcome == "loaded" and res.feed.rows_unknown == res.feed.rows_total, source
     assert FeedRecord.objects.count() == 0 and FeedFile.objects.count() == len(HEADERS)
+
+
+def test_demo_feeds_are_reused_while_fresh_and_replaced_with_their_records_when_stale(county, tmp_path, monkeypatch):
+    from django.utils import timezone
+
+    from jiuzhu.synth import feeds
+
+    today = dt.date(2026, 9, 15)
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: today)
+    line = feeds.ensure_demo_feeds(COUNTY, tmp_path, seed=3)
+    assert "written" in line
+    first = FeedRecord.objects.count()
+    assert first > 0 and FeedFile.objects.count() == len(HEADERS)
+    today = dt.date(2026, 10, 10)  # 25 days later: reused, nothing new
+    assert "already ingested, reused" in feeds.ensure_demo_feeds(COUNTY, tmp_path, seed=3)
+    assert FeedRecord.objects.count() == first
+    today = dt.date(2026, 11, 20)  # stale: written again for the new day; the earlier files' records are gone
+    assert "written" in feeds.ensure_demo_feeds(COUNTY, tmp_path, seed=3)
+    assert read_manifest(tmp_path)["on"] == "2026-11-20" and FeedFile.objects.count() == len(HEADERS)
+    assert not FeedRecord.objects.exclude(feed__in=FeedFile.objects.all()).exists()
+    latest = FeedRecord.objects.filter(kind="wage").order_by("-period").values_list("period", flat=True).first()
+    assert latest == dt.date(2026, 10, 1)  # wages now reach last month of the new day

@@ -79,7 +79,7 @@ def test_records_come_back_are_stored_once_and_returned(dept, people):
     assert sorted(got, key=lambda r: r.kind) == [
         Record("hrss", "pension", head.id_number_bi, dt.date(2026, 2, 1), Decimal("1100.00"), None, "basic"),
         Record("hrss", "unemployment", other.id_number_bi, dt.date(2026, 1, 1), Decimal("850.50")),
-        Record("hrss", "wage", head.id_number_bi, dt.date(2026, 2, 1), Decimal("2300.00")),
+        Record("hrss", "wage", head.id_number_bi, dt.date(2026, 2, 1), Decimal("2300.00"), ref="SB-1"),
     ]
     rows = {r.kind: r for r in FeedRecord.objects.all()}
     assert set(rows) == {"wage", "pension", "unemployment"}

@@ -136,9 +136,9 @@ def test_a_csv_in_the_departments_layout_loads_normalised_records():
     assert (ff.rows_total, ff.rows_loaded, ff.rows_duplicate, ff.rows_unknown, ff.rows_error) == (4, 3, 0, 0, 0)
     bi = [crypto.blind_index(v, purpose="id_number") for v in ids]
     assert _records() == [
-        ("hrss", "wage", bi[0], AREA, Decimal("4380.00"), None, "", None, dt.date(2026, 9, 1), "HR0001"),
+        ("hrss", "wage", bi[0], AREA, Decimal("4380.00"), None, "", None, dt.date(2026, 9, 1), "安康某公司"),  # wages: ref is the employer
         ("hrss", "pension", bi[1], AREA, Decimal("213.00"), None, "basic", None, dt.date(2026, 10, 1), "HR0003"),
-        ("hrss", "wage", bi[0], AREA, Decimal("4380.00"), None, "", None, dt.date(2026, 10, 1), "HR0002"),
+        ("hrss", "wage", bi[0], AREA, Decimal("4380.00"), None, "", None, dt.date(2026, 10, 1), "安康某公司"),
     ]
     raw = json.loads(crypto.decrypt(FeedRecord.objects.get(ref="HR0003").raw_enc, context="feed:hrss"))
     assert raw["公民身份号码"] == masking.mask_id(ids[1]) and raw["待遇类型"] == "基础养老金"

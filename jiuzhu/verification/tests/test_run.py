@@ -16,6 +16,7 @@ from jiuzhu.cases import services as cases
 from jiuzhu.cases.models import Signature
 from jiuzhu.cases.tests.kit import act, head_id, registered_household, signed
 from jiuzhu.core.models import AuditEvent
+from jiuzhu.testing.pdftext import text_of
 from jiuzhu.testing.fixtures import TOWN_A, villages
 from jiuzhu.verification import services
 from jiuzhu.verification.models import FeedRecord, SourceQuery, VerificationRun
@@ -69,12 +70,23 @@ def test_hidden_car_and_salary_are_caught_and_explained(personas):
     run = VerificationRun.objects.get(case=case)
     kinds = {f.kind: f for f in run.findings.all()}
     assert set(kinds) == {"wage", "vehicle"}
-    assert "3,800.00" in kinds["wage"].text and "人力资源和社会保障" in kinds["wage"].text
+    # 税务's taxed salary is the wage (人社's contribution base only approximates it), compared net: 3,600 minus
+    # 10.5 % employee contributions (378.00), below the tax threshold
+    assert "人力资源和社会保障、税务记录显示在职" in kinds["wage"].text and "3,600.00 元/月（税前）" in kinds["wage"].text
+    assert "约 3,222.00 元/月" in kinds["wage"].text and kinds["wage"].found == Decimal("3222.00")
     assert "车辆登记显示 1 辆" in kinds["vehicle"].text
-    assert run.conclusion == "fails"  # the assessed picture (wage 3,800, a car) does not meet 低保
+    assert run.conclusion == "fails"  # the assessed picture (wage 3,222, a car) does not meet 低保
     assert run.assessment["assessed_input"]["assets"]["vehicles"] == 1
     summary = case.verifications.get().summary
-    assert "不符合" in summary and "2 处" in summary and "3,800" not in summary  # the township sees no detail
+    assert "不符合" in summary and "2 处" in summary and "3,600" not in summary  # the township sees no detail
+    # the printed report: which authorisation covered each query, what was found per member, net and gross
+    c = Client()
+    c.force_login(personas.verifier)
+    text = text_of(c.get(f"/verification/runs/{run.pk}.pdf").content)
+    auth = case.signatures.get(kind=Signature.Kind.AUTHORISATION)
+    assert "依据授权" in text and text.count(f"signature:{auth.pk}") == len(SOURCES)
+    flat = text.replace("\n", "")  # (table cells wrap)
+    assert "成员核对情况" in flat and "3222.00 /3600.00" in flat and "车辆登记显示 1 辆" in flat
 
 
 def test_a_death_is_found_and_the_member_not_counted(personas):
