@@ -169,6 +169,13 @@ class HttpSource:
             raise ImproperlyConfigured(f"VERIFICATION_SOURCES[{source!r}]: timeout must be positive")
 
     def fetch(self, persons: list[str], on: dt.date, *, context: dict[str, Any]) -> list[Record]:
+        checked = self.ask(persons, on, context=context)
+        store(self.source, checked)
+        return [c.record for c in checked]
+
+    def ask(self, persons: list[str], on: dt.date, *, context: dict[str, Any]) -> list[Checked]:
+        """The query and the checked answer, not stored: ``fetch`` without the database, so that ``services._run``
+        can ask several departments at once from worker threads and store each answer from its own thread."""
         asked = list(dict.fromkeys(persons))
         if not asked:
             return []
@@ -186,9 +193,7 @@ class HttpSource:
                            "authorisation": str(context.get("authorisation") or "")},
                           ensure_ascii=False).encode("utf-8")  # fmt: skip
         data = self._call(body, headers, request_id, context.get("run"))
-        checked = parse_response(self.source, data, set(asked), request_id)
-        store(self.source, checked)
-        return [c.record for c in checked]
+        return parse_response(self.source, data, set(asked), request_id)
 
     # -- transport --
 

@@ -10,18 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from jiuzhu.core.audit import audit_record
 
 from . import assess
-from .adapters import SourceUnavailable, adapter_for
+from .adapters import Adapter, SourceUnavailable, adapter_for
 from .models import Finding, SourceQuery, VerificationRun
 from .sources import SOURCES
+
+if TYPE_CHECKING:
+    from .http import Checked
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,64 @@ def run_for_case(*, case: Any, actor: Any, on: dt.date | None = None, sources: l
                 sources=sources or list(SOURCES), purpose="application")  # fmt: skip
 
 
+MAX_PARALLEL_SOURCES = 6  # HTTP sources one run asks at the same time
+
+
+def _ask_sources(sources: list[str], persons: list[str], on: dt.date, context: dict[str, Any]
+                 ) -> list[tuple[str, list[assess.Record] | Exception, int]]:  # fmt: skip
+    """Ask every source: ``(source, its records or the exception it raised, ms)`` in the order of ``sources``,
+    whatever order the answers came in. HTTP sources are asked at the same time from worker threads
+    (``HttpSource.ask``: the query and the check of the answer only — a worker never touches the ORM, whose
+    connections are per thread and, in the tests, cannot see the caller's transaction); their answers are stored
+    here in the calling thread, which meanwhile reads the stored-feed sources. ``ms`` is the source's own time
+    (its query and storing its answer), not the time it waited for a worker."""
+    from .http import HttpSource, store
+
+    picked: list[Adapter | Exception] = []
+    for source in sources:
+        try:
+            picked.append(adapter_for(source))
+        except Exception as e:  # noqa: BLE001 - a misconfigured source is that source's failure, as before
+            picked.append(e)
+    remote = {i: a for i, a in enumerate(picked) if isinstance(a, HttpSource)}
+    language = translation.get_language()
+
+    def ask(adapter: HttpSource) -> tuple[list[Checked] | Exception, float]:
+        t0 = time.perf_counter()
+        try:
+            # the active language is per thread: the worker's messages in the caller's
+            with translation.override(language):
+                return adapter.ask(persons, on, context=context), time.perf_counter() - t0
+        except Exception as e:  # noqa: BLE001 - handed back to the calling thread
+            return e, time.perf_counter() - t0
+
+    out: list[tuple[str, list[assess.Record] | Exception, int]] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_SOURCES, len(remote))),
+                            thread_name_prefix="verification-source") as pool:  # fmt: skip
+        futures = {i: pool.submit(ask, a) for i, a in remote.items()}
+        for i, (source, adapter) in enumerate(zip(sources, picked, strict=True)):
+            took = 0.0
+            if i in futures:
+                answer, took = futures[i].result()  # waits for this source only; the others go on meanwhile
+            t0 = time.perf_counter()
+            got: list[assess.Record] | Exception
+            try:
+                if isinstance(adapter, Exception):
+                    got = adapter
+                elif i in futures:
+                    if isinstance(answer, Exception):
+                        got = answer
+                    else:
+                        store(source, answer)
+                        got = [c.record for c in answer]
+                else:
+                    got = adapter.fetch(persons, on, context=context)
+            except Exception as e:  # noqa: BLE001 - one broken source must not lose the others' results
+                got = e
+            out.append((source, got, int((took + time.perf_counter() - t0) * 1000)))
+    return out
+
+
 def _run(*, household: Any, case: Any, actor: Any, on: dt.date, auth: Any, programme: str, sources: list[str],
          purpose: str, job: Any = None) -> VerificationRun:  # fmt: skip
     from jiuzhu.registry.policy_input import household_input
@@ -77,26 +139,22 @@ def _run(*, household: Any, case: Any, actor: Any, on: dt.date, auth: Any, progr
     records: list[assess.Record] = []
     incomplete = False
     ref = f"signature:{auth.pk}" if auth is not None else ""
-    for source in sources:
-        t0 = time.perf_counter()
-        try:
-            got = adapter_for(source).fetch(list(bis.values()), on, context={"run": run.pk, "case": getattr(case, "case_no", ""),
-                                                                             "authorisation": ref})  # fmt: skip
-        except SourceUnavailable as e:
+    context = {"run": run.pk, "case": getattr(case, "case_no", ""), "authorisation": ref}
+    for source, got, ms in _ask_sources(sources, list(bis.values()), on, context):
+        if isinstance(got, SourceUnavailable):
             incomplete = True
-            SourceQuery.objects.create(run=run, source=source, status=e.status, persons=len(bis),
-                                       ms=int((time.perf_counter() - t0) * 1000), authorisation_ref=ref, message=e.message[:200])  # fmt: skip
+            SourceQuery.objects.create(run=run, source=source, status=got.status, persons=len(bis), ms=ms,
+                                       authorisation_ref=ref, message=got.message[:200])  # fmt: skip
             continue
-        except Exception as e:  # noqa: BLE001 - one broken source must not lose the others' results
+        if isinstance(got, Exception):  # one broken source must not lose the others' results
             incomplete = True
-            log.exception("verification source %s failed in run %s", source, run.pk)
-            SourceQuery.objects.create(run=run, source=source, status=SourceQuery.Status.ERROR, persons=len(bis),
-                                       ms=int((time.perf_counter() - t0) * 1000), authorisation_ref=ref,
-                                       message=type(e).__name__[:200])  # fmt: skip
+            log.error("verification source %s failed in run %s", source, run.pk, exc_info=got)
+            SourceQuery.objects.create(run=run, source=source, status=SourceQuery.Status.ERROR, persons=len(bis), ms=ms,
+                                       authorisation_ref=ref, message=type(got).__name__[:200])  # fmt: skip
             continue
         records += got
         SourceQuery.objects.create(run=run, source=source, status=SourceQuery.Status.OK, persons=len(bis),
-                                   records=len(got), ms=int((time.perf_counter() - t0) * 1000), authorisation_ref=ref)  # fmt: skip
+                                   records=len(got), ms=ms, authorisation_ref=ref)  # fmt: skip
     records = _set_aside(records, household)
     found = assess.aggregate(records, on)
     data = household_input(household, on)
