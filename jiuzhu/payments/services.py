@@ -162,7 +162,9 @@ def generate(*, area_code: str, month: dt.date, programme: str, actor: Any, idem
     run = run or _live_run(area_code, month, programme)
     if run is None:
         run = _create_run(area_code, month, programme, actor, idempotency_key, request_hash)
-    if run.status == PayrollRun.Status.GENERATING:
+    for _attempt in range(3):  # again when an entitlement appeared in scope while the chunks were written
+        if run.status != PayrollRun.Status.GENERATING:
+            break
         _fill(run, chunk_size, after_chunk)
         run.refresh_from_db()
     return run

@@ -240,3 +240,18 @@ def test_resume_refused_when_parameters_changed(personas):
     run.save()
     with pytest.raises(services.Refused):
         services.generate(area_code=TOWN_A, month=MONTH, programme="dibao", actor=personas.caseworker_a)
+
+
+def test_a_birthday_changes_the_month_without_editing_the_case(personas):
+    """高龄补贴 (rural Shaanxi from 70): the head turns 70 on 15 January 2026. Evaluated on the first day of each
+    month, January pays nothing (reported), February pays; nobody touched the case or the entitlement."""
+    from jiuzhu.registry.models import Person
+
+    h = granted(personas.caseworker_a, villages(TOWN_A)[0], programme="elderly", amount="50.00")
+    Person.objects.filter(household=h, relation="02").update(birth_date=dt.date(1956, 1, 15))
+    sync()
+    jan = services.generate(area_code=TOWN_A, month=MONTH, programme="elderly", actor=personas.caseworker_a)
+    feb = services.generate(area_code=TOWN_A, month=dt.date(2026, 2, 1), programme="elderly", actor=personas.caseworker_a)
+    assert jan.line_count == 0 and jan.skips.get().reason == "not_eligible"
+    want = expected([h], dt.date(2026, 2, 1), "elderly")
+    assert want[h.pk] > 0 and feb.lines.get().amount == want[h.pk] == feb.total_amount
