@@ -16,8 +16,8 @@ from jiuzhu.cases import services as cases
 from jiuzhu.cases.models import Signature
 from jiuzhu.cases.tests.kit import act, head_id, registered_household, signed
 from jiuzhu.core.models import AuditEvent
-from jiuzhu.testing.pdftext import text_of
 from jiuzhu.testing.fixtures import TOWN_A, villages
+from jiuzhu.testing.pdftext import text_of
 from jiuzhu.verification import services
 from jiuzhu.verification.models import FeedRecord, SourceQuery, VerificationRun
 from jiuzhu.verification.sources import SOURCES
