@@ -474,4 +474,6 @@ def test_100k_rows_in_well_under_a_minute(tmp_path: Path):
     seconds = time.perf_counter() - t0
     assert res.outcome == "loaded" and res.feed.rows_loaded == 100_000 == FeedRecord.objects.count()
     print(f"\n100,000 rows in {seconds:.1f} s ({100_000 / seconds:,.0f} rows/s)")
-    assert seconds < 30
+    # about 25 s alone on PostgreSQL here; the bound leaves room for a shared, loaded machine (2 cores) and still
+    # catches a per-row query or an O(n²) slip, which take minutes
+    assert seconds < 50
