@@ -844,9 +844,15 @@ def _decide(ctx: Ctx, result: assess.Assessment, *, level: str, amount: Decimal 
     case = ctx.case
     amount = result.amount if amount is None else amount
     start = first_day_of_next_month(ctx.on) if case.programme != Programme.TEMPORARY else None
-    Decision.objects.create(case=case, approved=True, decided_on=ctx.on, amount=amount, start_month=start,
-                            reasons="；".join(result.reasons), explanation=result.as_json(), level=level,
-                            decided_by=ctx.actor)  # fmt: skip
+    decision = Decision.objects.create(case=case, approved=True, decided_on=ctx.on, amount=amount, start_month=start,
+                                       reasons="；".join(result.reasons), explanation=result.as_json(), level=level,
+                                       decided_by=ctx.actor)  # fmt: skip
+    # 按月发放 from the start month, in the same transaction (payments imports cases: imported here, not at the top)
+    from jiuzhu.payments.models import MONTHLY_PROGRAMMES
+    from jiuzhu.payments.services import entitlements_from_decisions
+
+    if case.programme in MONTHLY_PROGRAMMES and start is not None:
+        entitlements_from_decisions(decisions=Decision.objects.filter(pk=decision.pk))
     ctx.changes |= {"amount": amount, "start_month": start, "decided_on": ctx.on}
     ctx.detail |= {"amount": str(amount), "level": level, "start_month": start.isoformat() if start else None}
     ctx.public_note = (_("已批准，金额 %(a)s 元，自 %(m)s 起发放") % {"a": amount, "m": f"{start:%Y年%m月}"} if start

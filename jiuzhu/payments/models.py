@@ -45,8 +45,16 @@ class Entitlement(models.Model):
     start_month = models.DateField(_("起始发放月份"))  # first day of the month
     end_month = models.DateField(_("终止发放月份"), null=True, blank=True)  # last month paid (first day), inclusive
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
-    decision = models.OneToOneField("cases.Decision", on_delete=models.PROTECT, related_name="+")
+    # Where the entitlement comes from: an approved decision (the case and decision are set), or a recipient the
+    # registry already marks as receiving the programme before the platform (移交存量对象: no case, no decision).
+    class Origin(models.TextChoices):
+        DECISION = "decision", _("审批决定")
+        MIGRATION = "migration", _("存量对象迁移")
+
+    origin = models.CharField(_("来源"), max_length=16, choices=Origin.choices, default=Origin.DECISION)
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decision = models.OneToOneField("cases.Decision", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")  # fmt: skip
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -62,6 +70,10 @@ class Entitlement(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="payments_entitlement_amount_gte_0"),
             models.CheckConstraint(condition=Q(end_month__isnull=True) | Q(end_month__gte=F("start_month")),
                                    name="payments_entitlement_end_after_start"),
+            # A decision's entitlement names it; a migrated one has none.
+            models.CheckConstraint(condition=Q(origin="decision", decision__isnull=False, case__isnull=False) |
+                                   Q(origin="migration", decision__isnull=True),
+                                   name="payments_entitlement_origin"),
         ]  # fmt: skip
 
     def __str__(self) -> str:

@@ -92,7 +92,7 @@ def entitlements_from_decisions(decisions: QuerySet[Any] | None = None) -> dict[
     qs = decisions if decisions is not None else Decision.objects.all()
     qs = (qs.filter(approved=True, case__programme__in=MONTHLY_PROGRAMMES, start_month__isnull=False,
                     amount__isnull=False, case__household__isnull=False)
-          .exclude(pk__in=Entitlement.objects.values("decision_id"))
+          .exclude(pk__in=Entitlement.objects.exclude(decision=None).values("decision_id"))  # NOT IN: no NULL
           .select_related("case", "case__household").order_by("decided_on", "pk"))  # fmt: skip
     counts: Counter[str] = Counter()
     for d in qs:
@@ -326,7 +326,7 @@ def _compute(run: PayrollRun, todo: list[Entitlement]) -> tuple[list[PayrollLine
         if o.status != "ok":
             skips.append(_skip(run, e.pk, area, R.NOT_ELIGIBLE if o.status == "not_eligible" else R.NOT_EVALUABLE, o.detail))
             continue
-        advance, seqs = advances.get(e.case_id, (ZERO, []))
+        advance, seqs = advances.get(e.case_id, (ZERO, [])) if e.case_id else (ZERO, [])  # migrated: no case
         amount = o.amount - advance
         if amount <= 0:
             skips.append(_skip(run, e.pk, area, R.ADVANCE_PAID if advance > 0 else R.NOT_ELIGIBLE,
@@ -490,3 +490,77 @@ def reconciliation(run: PayrollRun) -> dict[str, Any]:
     """The run's money by line status: paid + failed + reissued + pending = total (cancelled runs: all cancelled)."""
     by = dict(run.lines.values_list("status").annotate(s=Sum("amount")).values_list("status", "s"))
     return {k: by.get(k, ZERO) for k in PayrollLine.Status.values} | {"total": run.total_amount}
+
+
+# --- recipients from before the platform ------------------------------------------------------------------------
+
+REGISTRY_PROGRAMMES = ("dibao", "tekun")  # the programmes the registry marks as received today
+
+
+def entitlements_from_registry(area_code: str, actor: Any, *, start: dt.date | None = None,
+                               dry_run: bool = False) -> dict[str, int]:  # fmt: skip
+    """Entitlements (origin ``migration``, no case or decision) for the recipients the registry marks as
+    receiving a monthly programme before the platform existed (移交存量对象), so that the payroll pays them:
+
+    * 低保 — a household whose economy says ``current_dibao``: the amount is ``current_dibao_amount``, the
+      recipient the head (else the first member);
+    * 特困 — a person with ``tekun_recipient`` (first such member of the household): amount 0, as the registry
+      records none (the payroll pays the engine's amount for the month anyway).
+
+    The registry keeps no date the benefit began, only the day its facts were recorded (``as_of``), up to which
+    the old system paid; the first month paid here is the month after that day, or ``start`` (a month) when
+    given. Idempotent: a household that has any entitlement of the programme (from a decision, from an earlier
+    migration, active or stopped) is left alone, so a stopped benefit is never revived by the registry; archived
+    households are not migrated. ``actor`` None is the command line (the machine's operator); a user needs the
+    payment permission for the area. Returns counts per programme and ``skipped_no_member``."""
+    from jiuzhu.registry.models import Household, HouseholdStatus, Person, PersonEconomy
+
+    if actor is not None:
+        _authorise(actor, area_code)
+    fixed = first_of(start) if start else None
+    counts: Counter[str] = Counter()
+    households = Household.objects.filter(area_code__startswith=area_code, status=HouseholdStatus.ACTIVE)
+    candidates: dict[str, list[tuple[int, int | None, Decimal, dt.date]]] = {p: [] for p in REGISTRY_PROGRAMMES}
+    has = {p: Entitlement.objects.filter(programme=p).values("household_id") for p in REGISTRY_PROGRAMMES}
+    dibao = (households.filter(economy__current_dibao=True).exclude(pk__in=has["dibao"])
+             .order_by("pk").values_list("pk", "economy__current_dibao_amount", "economy__as_of"))  # fmt: skip
+    candidates["dibao"] = [(pk, None, amount or ZERO, as_of) for pk, amount, as_of in dibao]
+    tekun = (PersonEconomy.objects.filter(tekun_recipient=True, person__household__in=households.exclude(pk__in=has["tekun"]))
+             .order_by("person__household_id", "person_id").values_list("person__household_id", "person_id", "as_of"))  # fmt: skip
+    seen: set[int] = set()
+    for hh, person, as_of in tekun:
+        if hh not in seen:
+            seen.add(hh)
+            candidates["tekun"].append((hh, person, ZERO, as_of))
+    for programme, rows in candidates.items():
+        for i in range(0, len(rows), CHUNK):
+            chunk = rows[i:i + CHUNK]
+            members: dict[int, list[tuple[int, str]]] = defaultdict(list)
+            for hh, pk, relation in (Person.objects.filter(household_id__in=[r[0] for r in chunk])
+                                     .order_by("pk").values_list("household_id", "pk", "relation")):  # fmt: skip
+                members[hh].append((pk, relation))
+            area_of = dict(Household.objects.filter(pk__in=[r[0] for r in chunk]).values_list("pk", "area_code"))
+            new = []
+            for hh, who, money, as_of in chunk:
+                ms = members.get(hh, [])
+                recipient = who or next((pk for pk, rel in ms if rel == "02"), None) or (ms[0][0] if ms else None)
+                if recipient is None:
+                    counts["skipped_no_member"] += 1
+                    continue
+                new.append(Entitlement(household_id=hh, recipient_id=recipient, programme=programme,
+                                       area_code=area_of[hh], amount=money,
+                                       start_month=fixed or add_months(first_of(as_of), 1),
+                                       origin=Entitlement.Origin.MIGRATION))  # fmt: skip
+            if not dry_run and new:
+                mine = Entitlement.objects.filter(programme=programme, household_id__in=[e.household_id for e in new])
+                before = mine.count()
+                # a concurrent migration's rows are ignored (one active entitlement per household and programme)
+                Entitlement.objects.bulk_create(new, ignore_conflicts=True)
+                counts[programme] += mine.count() - before
+            else:
+                counts[programme] += len(new)
+    if not dry_run:
+        audit_record(action="payroll.entitlements_migrated", actor=actor, object_type="payments.entitlement",
+                     object_area=area_code, detail={"area": area_code, "start": fixed.isoformat() if fixed else None,
+                                                    **counts})  # fmt: skip
+    return dict(counts)

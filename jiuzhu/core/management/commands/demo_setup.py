@@ -90,4 +90,9 @@ class Command(BaseCommand):
 
         # departmental file drops for the 核对 (docs/verification-feeds.md), ingested; reused on a second run
         say(ensure_demo_feeds(DEMO_COUNTY, settings.VAR_DIR / "feeds", seed=seed))
+        from jiuzhu.payments.services import entitlements_from_registry
+
+        # 按月发放: the registry's current 低保 and 特困 recipients get their entitlements (docs/payments.md)
+        made_e = entitlements_from_registry(DEMO_COUNTY, None)
+        say(f"payroll: entitlements migrated from the registry {made_e}" if made_e else "payroll: entitlements present, reused")
         say(self.style.SUCCESS(f"demo-setup done in {time.perf_counter() - t0:.1f} s"))
