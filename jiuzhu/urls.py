@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("jiuzhu.verification.urls")),
     path("", include("jiuzhu.policyadmin.urls_evaluate")),
     path("policy/", include("jiuzhu.policyadmin.urls")),
+    path("payments/", include("jiuzhu.payments.urls")),
     path("", include("jiuzhu.cases.urls_documents")),
     path("", include("jiuzhu.web.urls")),
     path("portal/", include("jiuzhu.portal.urls")),

@@ -5,7 +5,8 @@ Out-of-area and missing objects must be indistinguishable (same status, same bod
 Cases too: the case page, an action page (403 where the role may not act, ``services.may``), an action POST
 (a household link with a bogus number: refused, 422, where allowed — and the case never changes), a printed
 notice, an attachment download, and the API's case status. The 核对 pages (a run's report, a bulk job's page and
-its progress): 404 out of area, 403 in area without the verification permission."""
+its progress): 404 out of area, 403 in area without the verification permission. The payroll pages (a run's
+page and its progress): 404 out of area, 403 in area without the payment permission."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class World:
     attachments: list[Attachment]
     runs: list[Any]  # 核对 runs, one per household of the first village of each township
     jobs: list[Any]  # bulk 核对 jobs, one per township and one per county
+    payroll_runs: list[Any]  # payroll runs, one per township and one per county
 
 
 @pytest.fixture
@@ -115,6 +117,11 @@ def world(tree) -> World:
                                   params={"area": code, "on": "2026-03-01", "programme": "dibao"},
                                   counts={"households": 1, "conclusions": {"meets": 1}})
             for code in (TOWN_A, TOWN_B, TOWN_C, COUNTY, COUNTY_2)]  # fmt: skip
+    from jiuzhu.payments.models import PayrollRun
+
+    payroll_runs = [PayrollRun.objects.create(area_code=code, month=dt.date(2026, 1, 1), programme="all", made_by=users[0],
+                                              status="generated", request_hash=code)
+                    for code in (TOWN_A, TOWN_B, TOWN_C, COUNTY, COUNTY_2)]  # fmt: skip
     clients = {}
     for u in users:
         c = Client()
@@ -132,7 +139,7 @@ def world(tree) -> World:
     for code in {j.area_code for j in jobs}:  # (jobs are of townships and counties)
         for u in users:
             visible[(u.pk, code)] = in_subtree(u.area_id, code)
-    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments, runs, jobs)
+    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments, runs, jobs, payroll_runs)
 
 
 def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
@@ -142,7 +149,7 @@ def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
 OPERATIONS = ["household_page", "person_page", "household_edit_page", "person_edit_page", "reveal",
               "search_name", "search_id", "search_no", "export", "api_household", "api_person", "api_search",
               "case_page", "case_action_page", "case_action_post", "case_document", "attachment", "api_case",
-              "verification_report", "verification_bulk_job"]
+              "verification_report", "verification_bulk_job", "payroll_run"]
 
 
 def same_as_missing(c: Client, r: Any, path: str, method: str = "GET", data: Any = None) -> bool:
@@ -168,6 +175,11 @@ def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
         path, missing = f"/verification/bulk/{job.pk}/{suffix}", f"/verification/bulk/{MISSING}/{suffix}"
         ok = allowed(w, user, job.area_code, roles.VIEW)
         expect = 200 if roles.VERIFY in roles.ROLE_PERMISSIONS[user.role] else 403
+    elif op == "payroll_run":  # a payroll run's page or its progress: 404 out of area, 403 in area without PAY
+        pr, suffix = rng.choice(w.payroll_runs), rng.choice(["", "progress/"])
+        path, missing = f"/payments/runs/{pr.pk}/{suffix}", f"/payments/runs/{MISSING}/{suffix}"
+        ok = allowed(w, user, pr.area_code, roles.VIEW)
+        expect = 200 if roles.PAY in roles.ROLE_PERMISSIONS[user.role] else 403
     elif op == "case_document":
         path, missing = f"/cases/{case.pk}/documents/receipt.pdf", f"/cases/{MISSING}/documents/receipt.pdf"
         ok = allowed(w, user, case.area_code, roles.VIEW_NAMES)
@@ -221,7 +233,8 @@ def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
 
 
 def run_trial(w: World, rng: random.Random, user: Any, op: str, counts: Counter) -> str | None:
-    if op.startswith("case") or op in ("attachment", "api_case", "verification_report", "verification_bulk_job"):
+    if op.startswith("case") or op in ("attachment", "api_case", "verification_report", "verification_bulk_job",
+                                       "payroll_run"):
         counts[op] += 1
         return case_trial(w, rng, user, op)
     c = w.clients[user.pk]

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("", views.run_list, name="runs"),
+    path("entitlements/", views.entitlement_list, name="entitlements"),
+    path("runs/<int:pk>/", views.run_detail, name="run"),
+    path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
+    path("runs/<int:pk>/resume/", views.run_resume, name="run_resume"),
+    path("runs/<int:pk>/approve/", views.run_approve, name="run_approve"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/export/<str:fmt>/", views.run_export, name="run_export"),
+    path("runs/<int:pk>/reissue/", views.run_reissue, name="run_reissue"),
+    path("returns/", views.return_upload, name="returns"),
+]
