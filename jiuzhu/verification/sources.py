@@ -24,6 +24,9 @@ Kinds and their meaning (amounts in yuan):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -50,13 +53,13 @@ INCOME_KINDS = ("wage", "pension", "unemployment")
 ASSET_KINDS = ("house", "vehicle", "deposit", "securities", "insurance", "fund_balance", "business")
 
 # A finding's kind (assess.compare) → its label and the record kinds it rests on.
-FINDING_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "wage": ("工资性收入", ("wage",)),
-    "pension": ("养老金等社会保险待遇", ("pension", "unemployment")),
-    "business": ("经营情况", ("business",)),
-    "death": ("家庭成员死亡", ("death",)),
-    "registration": ("户籍变动", ("registration",)),
-    "vehicle": ("机动车辆", ("vehicle",)),
-    "house": ("住房", ("house",)),
-    "financial": ("金融资产", ("deposit", "securities", "insurance")),
+FINDING_KINDS: dict[str, tuple[Any, tuple[str, ...]]] = {  # (label, lazily translated)
+    "wage": (_("工资性收入"), ("wage",)),
+    "pension": (_("养老金等社会保险待遇"), ("pension", "unemployment")),
+    "business": (_("经营情况"), ("business",)),
+    "death": (_("家庭成员死亡"), ("death",)),
+    "registration": (_("户籍变动"), ("registration",)),
+    "vehicle": (_("机动车辆"), ("vehicle",)),
+    "house": (_("住房"), ("house",)),
+    "financial": (_("金融资产"), ("deposit", "securities", "insurance")),
 }

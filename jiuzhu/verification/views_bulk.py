@@ -32,17 +32,15 @@ from jiuzhu.core.scoping import can, get_scoped_or_404
 
 from . import bulk
 from .models import VerificationRun
+from .sources import FINDING_KINDS
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 50  # households needing attention, per page of a job
 JOBS_PER_PAGE = 20
 ATTENTION = (VerificationRun.Conclusion.FAILS, VerificationRun.Conclusion.INVESTIGATE)
-# A finding's kind (``sources.FINDING_KINDS``) as the job page names it.
-FINDING_LABELS = {
-    "wage": _("工资性收入"), "pension": _("养老金等社会保险待遇"), "business": _("经营情况"),
-    "death": _("家庭成员死亡"), "vehicle": _("机动车辆"), "house": _("住房"), "financial": _("金融资产"),
-}  # fmt: skip
+# A finding's kind as the job page names it.
+FINDING_LABELS = {kind: label for kind, (label, _records) in FINDING_KINDS.items()}
 INDENT = "\u3000"  # an ideographic space per level below the user's own area
 STAGES = (("read", _("读取数据")), ("compute", _("比对与测算")), ("write", _("写入结果")))
 

@@ -129,3 +129,10 @@ def test_a_dead_members_holdings_stay_in_the_assessment_and_the_incomes_go():
     out = assess.assessed_input(data, {"1": P, "2": Q}, assess.aggregate(records, ON), ON)
     assert [m["id"] for m in out["members"]] == ["1"]
     assert out["assets"]["houses"] == 1 and out["assets"]["financial"] == "20000.00"
+
+
+def test_every_kind_of_finding_has_a_label():
+    from jiuzhu.verification import bulk
+    from jiuzhu.verification.sources import FINDING_KINDS
+
+    assert {k for k, _s in bulk.FINDING_KINDS} == set(FINDING_KINDS)  # the job page and objections name each
