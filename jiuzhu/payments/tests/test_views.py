@@ -198,3 +198,15 @@ def test_entitlements_list_filters(personas, world):
 def test_a_bad_month_is_a_form_error(personas, world):
     r = client(personas.caseworker_a).post("/payments/", {"area": TOWN_A, "month": "2026-13", "programme": "all", "key": "x"})
     assert r.status_code == 400 and "发放月份" in r.content.decode() and not PayrollRun.objects.exists()
+
+
+def test_pages_in_english(personas, world):
+    cw = client(personas.caseworker_a)
+    cw.cookies["django_language"] = "en"
+    generate(cw)
+    run = PayrollRun.objects.get()
+    for path, text in (("/payments/", "Generate the payroll"), (f"/payments/runs/{run.pk}/", "another officer"),
+                       ("/payments/entitlements/", "Entitlements"), ("/payments/returns/", "Import a bank return file")):  # fmt: skip
+        page = cw.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert text in page, path
+        assert "生成发放名册" not in page and "发放批次" not in page and "银行回盘" not in page, path
