@@ -528,3 +528,85 @@ def lookup_throttled(ip: str, now: dt.datetime | None = None) -> bool:
         count = DocumentLookup.objects.filter(ip=ip, at__gt=now - window).count()
         DocumentLookup.objects.filter(at__lt=now - window).delete()
     return count > limit
+
+
+# ---- 动态管理 notices (cases.dynamic) ---------------------------------------------------------------------------
+# A review's notice: 变更通知书 (increase, decrease, no change), 渐退通知书, 停发通知书 (特困: 终止供养通知书). Its
+# verification code is the review's own (``Review.notice_code``): a migrated recipient's review has no case to
+# hang an ``IssuedDocument`` on, so these notices are not checkable at /verify/ yet (docs/dynamic-management.md).
+
+REVIEW_KINDS: dict[str, Any] = {
+    "change": gettext_lazy("救助金变更通知书"),
+    "exit": gettext_lazy("低保渐退通知书"),
+    "stop": gettext_lazy("停发通知书"),
+}
+
+
+def review_title(review: Any) -> str:
+    from .dynamic import notice_kind
+
+    kind = notice_kind(review)
+    if kind == "stop" and review.programme == Programme.TEKUN:
+        return _("特困人员终止救助供养通知书")
+    if kind == "stop":
+        return _("%(p)s停发通知书") % {"p": str(Programme(review.programme).label)}
+    return str(REVIEW_KINDS[kind])
+
+
+def review_filename(review: Any) -> str:
+    return f"FH-{review.household.household_no}-{review.pk}-{review_title(review)}.pdf"
+
+
+def _review_authority(review: Any) -> str:
+    county, town = _division_name(review.area_code[:6]), _division_name(review.area_code[:9])
+    if review.outcome == "stop" and review.programme == Programme.TEKUN:
+        return county + _("民政局")
+    return county + town + (_("办事处") if town.endswith("街道") else _("人民政府"))
+
+
+def build_review_notice(review: Any, *, verify_at: str = "/verify/") -> Doc:
+    """The notice of a completed review; ``Unavailable`` before the review has one."""
+    if not review.notice_code or review.notice_issued_on is None:
+        raise Unavailable("review")
+    e = review.entitlement
+    recipient = e.recipient.name if e is not None else review.household.head_name
+    programme = str(Programme(review.programme).label)
+    eff = review.effective_month
+    items: list[tuple[str, str]] = [(_("救助项目"), programme), (_("户编号"), review.household.household_no),
+                                    (_("复核类型"), str(review.get_kind_display())),
+                                    (_("复核结果"), str(review.get_outcome_display()))]  # fmt: skip
+    if review.outcome == "gradual_exit":
+        intro = _("经复核，您家庭成员就业后家庭月人均收入已超过当地低保标准。按照低保渐退政策，自%(m)s起继续发放原低保金%(n)d个月，"
+                  "至%(l)s止，此后停止发放低保金。") % {"m": _month(eff), "n": review.exit_months or 0,
+                                            "l": _month(review.last_paid_month)}  # fmt: skip
+        items += [(_("渐退期间月金额"), _money(review.amount_after)), (_("渐退月数"), _("%(n)d个月") % {"n": review.exit_months or 0}),
+                  (_("最后发放月份"), _month(review.last_paid_month))]  # fmt: skip
+        param = (review.engine or {}).get("parameter") or {}
+        if param:
+            items.append((_("渐退期依据"), f"{param.get('source', '')} {param.get('article') or ''}（{param.get('confidence', '')}）"))
+    elif review.outcome == "stop":
+        intro = _("经复核，您家庭已不再符合%(p)s条件，自%(m)s起停止发放。") % {"p": programme, "m": _month(eff)}
+        items += [(_("停发月份"), _month(eff)), (_("最后发放月份"), _month(review.last_paid_month))]
+    else:
+        intro = _("经复核，您家庭的%(p)s自%(m)s起按以下金额发放。") % {"p": programme, "m": _month(eff)}
+        items += [(_("原月金额"), _money(review.amount_before)), (_("调整后月金额"), _money(review.amount_after)),
+                  (_("执行月份"), _month(eff))]  # fmt: skip
+    items.append((_("复核日期"), _date(review.completed_on)))
+    reasons = [r for r in (review.reasons or "").splitlines() if r.strip()]
+    blocks: list[Block] = [Para(_("%(n)s：") % {"n": recipient}, indent=False), Para(intro), Fields(items),
+                           Heading(_("理由")), *([Para(f"{i}. {_gbk(r)}", indent=False) for i, r in enumerate(reasons, 1)]
+                                                 or [Para("—")])]  # fmt: skip
+    others = review.other_programmes or []
+    if others:
+        blocks += [Heading(_("可继续申请的救助")),
+                   Para(_("按复核时的家庭情况，您家庭可能符合：%(l)s。可向乡镇（街道）申请。")
+                        % {"l": "、".join(str(o.get("label", o.get("programme"))) for o in others)})]  # fmt: skip
+    if review.outcome in ("stop", "decrease", "gradual_exit"):
+        blocks += [Heading(_("权利告知")),
+                   Para(_("如对本决定不服，可以自收到本通知书之日起六十日内向%(gov)s人民政府申请行政复议，或者自收到本通知书"
+                          "之日起六个月内依法向人民法院提起行政诉讼。") % {"gov": _division_name(review.area_code[:6])})]  # fmt: skip
+    return Doc(title=review_title(review), authority=_review_authority(review),
+               case_no=f"FH-{review.household.household_no}-{review.pk}",
+               verification_code=display_code(review.notice_code), issued_on=review.notice_issued_on, blocks=blocks,
+               signature_lines=[_("签收人")], seal=True, watermark=_("演示数据") if settings.DEMO_MODE else "",
+               verify_at=verify_at)  # fmt: skip

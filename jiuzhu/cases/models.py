@@ -429,3 +429,103 @@ class DocumentLookup(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["ip", "at"], name="cases_doclookup_ip_at")]
+
+
+class Review(models.Model):
+    """动态管理 (REFERENCE §2.5): one 复核 of a recipient's entitlement — scheduled (yearly for stable households and
+    all 特困, half-yearly for unstable income), triggered by an event (a death, an income change reported, an age
+    threshold, three refused job offers) or by a standard change. ``dynamic.complete_review`` re-verifies the
+    household, re-evaluates it with the policy engine and records the outcome; the entitlement's months change
+    only through ``payments.lifecycle``. Never deleted: the history stays."""
+
+    class Kind(models.TextChoices):
+        SCHEDULED = "scheduled", _("定期复核")
+        EVENT = "event", _("事件触发复核")
+        STANDARD_CHANGE = "standard_change", _("调标复核")
+
+    class Trigger(models.TextChoices):
+        NONE = "", _("无")
+        DEATH = "death", _("家庭成员死亡")
+        INCOME_CHANGE = "income_change", _("收入变化")
+        AGE = "age", _("年龄变化")
+        JOB_REFUSAL = "job_refusal", _("三次拒绝介绍的工作")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待复核")
+        PUBLICITY = "publicity", _("终止公示中")
+        DONE = "done", _("已完成")
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("未完成")
+        NO_CHANGE = "no_change", _("维持不变")
+        INCREASE = "increase", _("增发")
+        DECREASE = "decrease", _("减发")
+        GRADUAL_EXIT = "gradual_exit", _("渐退")
+        STOP = "stop", _("停发")
+
+    area_code = models.CharField(max_length=12, db_index=True)  # the household's village, for scoping
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="reviews")
+    programme = models.CharField(_("救助项目"), max_length=16, choices=Programme.choices)
+    entitlement = models.ForeignKey("payments.Entitlement", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reviews")  # fmt: skip
+    person = models.ForeignKey("registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("复核类型"), max_length=16, choices=Kind.choices)
+    trigger = models.CharField(_("触发事件"), max_length=16, choices=Trigger.choices, blank=True, default="")
+    # What makes the review unique for its entitlement: "cycle:<n>" (the n-th scheduled review), "death:<person>",
+    # "job_refusal:<person>:<third refusal>", "income:<date>" — generation is idempotent on it.
+    key = models.CharField(max_length=64)
+    interval_months = models.PositiveSmallIntegerField(default=0)  # 12 or 6 for a scheduled review
+    interval_rule = models.CharField(max_length=200, blank=True, default="")  # why that interval
+    due_on = models.DateField(_("复核期限"))
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(_("复核结果"), max_length=16, choices=Outcome.choices, blank=True, default="")
+    reasons = models.TextField(_("理由"), blank=True, default="")
+    verification_run = models.ForeignKey("verification.VerificationRun", null=True, blank=True,
+                                         on_delete=models.PROTECT, related_name="+")  # fmt: skip
+    engine = models.JSONField(default=dict, blank=True)  # the engine's result the outcome rests on
+    other_programmes = models.JSONField(default=list, blank=True)  # what a leaving recipient may still get
+    amount_before = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    amount_after = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    effective_month = models.DateField(null=True, blank=True)  # first month the outcome applies to
+    exit_months = models.PositiveSmallIntegerField(null=True, blank=True)  # 渐退: months still paid
+    last_paid_month = models.DateField(null=True, blank=True)  # 渐退 / stop: the last month paid
+    publicity = models.ForeignKey(Publicity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    notice_code = models.CharField(max_length=16, blank=True, default="")  # the notice's verification code
+    notice_issued_on = models.DateField(null=True, blank=True)
+    completed_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")  # fmt: skip
+    completed_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "programme", "key"], name="cases_review_key"),
+        ]
+        indexes = [models.Index(fields=["status", "due_on"], name="cases_review_open")]
+
+    def __str__(self) -> str:
+        return f"review {self.pk} ({self.programme}, {self.kind})"
+
+
+class JobOfferRefusal(models.Model):
+    """A suitable job introduced by the 人社 department that a member able to work refused (REFERENCE §2.5: three
+    consecutive refusals without good reason → the county reduces or stops that person's own benefit)."""
+
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
+    area_code = models.CharField(max_length=12, db_index=True)
+    offered_on = models.DateField(_("介绍日期"))
+    job = models.CharField(_("介绍的工作"), max_length=200)
+    good_reason = models.BooleanField(_("有正当理由"), default=False)
+    reason = models.CharField(_("拒绝理由"), max_length=200, blank=True, default="")
+    recorded_by = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["offered_on", "pk"]
