@@ -19,6 +19,8 @@ Money is ``Decimal`` with two places (分), never a float."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -91,8 +93,9 @@ class PayrollRun(models.Model):
     class Kind(models.TextChoices):
         REGULAR = "regular", _("按月发放")
         REISSUE = "reissue", _("失败重发")
+        BACKPAY = "backpay", _("补发")
 
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REGULAR)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.REGULAR)  # backpay: adjustments.py
     area_code = models.CharField(_("发放区域"), max_length=12, db_index=True)
     month = models.DateField(_("发放月份"))  # first day of the month
     programme = models.CharField(_("救助项目"), max_length=16)  # a monthly programme or "all"
@@ -172,18 +175,23 @@ class PayrollLine(models.Model):
     reissue_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="reissues")  # fmt: skip
     bank_return = models.ForeignKey("BankReturn", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # 0: the month's payment; n >= 1: the n-th supplement (补发差额, e.g. after a retroactive 调标) for the same
+    # month, paid by a back-pay run (adjustments.py). The live-line constraints include it: the month's payment
+    # once, and each supplement once.
+    seq = models.PositiveSmallIntegerField(default=0)
 
     objects = AreaScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.UniqueConstraint(fields=["person", "programme", "month"], condition=Q(status__in=["pending", "paid"]),
-                                    name="payments_one_live_line_person"),
-            models.UniqueConstraint(fields=["household", "programme", "month"],
+            models.UniqueConstraint(fields=["person", "programme", "month", "seq"],
+                                    condition=Q(status__in=["pending", "paid"]), name="payments_one_live_line_person"),
+            models.UniqueConstraint(fields=["household", "programme", "month", "seq"],
                                     condition=Q(status__in=["pending", "paid"]),
                                     name="payments_one_live_line_household"),
-            models.UniqueConstraint(fields=["run", "entitlement"], name="payments_line_run_entitlement"),
+            # a back-pay run pays several months of one entitlement
+            models.UniqueConstraint(fields=["run", "entitlement", "month", "seq"], name="payments_line_run_entitlement"),
             models.UniqueConstraint(fields=["reissue_of"], condition=Q(status__in=["pending", "paid"]),
                                     name="payments_one_live_reissue"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_line_amount_gt_0"),
@@ -229,3 +237,161 @@ class BankReturn(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+
+
+# --- adjustments, standard changes, recovery (adjustments.py, standards.py) ------------------------------------
+
+
+class Adjustment(models.Model):
+    """A change to what an entitlement pays, from a month on (停发 / 暂停 / 减发 / 恢复), as decided and by whom.
+    The entitlement's own fields (status, end month, amount) carry the effect; this row is the record."""
+
+    class Kind(models.TextChoices):
+        STOP = "stop", _("停发")
+        SUSPEND = "suspend", _("暂停发放")
+        RESUME = "resume", _("恢复发放")
+        REDUCE = "reduce", _("减发")
+
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="adjustments")
+    area_code = models.CharField(max_length=12, db_index=True)
+    kind = models.CharField(_("调整类型"), max_length=8, choices=Kind.choices)
+    effective_month = models.DateField(_("生效月份"))  # first day of the first month affected
+    amount = models.DecimalField(_("调整后月金额"), max_digits=12, decimal_places=2, null=True, blank=True)
+    reason = models.CharField(_("原因"), max_length=300)
+    made_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind="reduce", amount__gte=0) | (~Q(kind="reduce") & Q(amount__isnull=True)),
+                                   name="payments_adjustment_amount"),
+        ]  # fmt: skip
+
+
+class StandardChange(models.Model):
+    """调标 re-evaluation of an area's entitlements for the months from ``effective_month`` to ``through_month``
+    (standards.py): the preview's differences (``rows``) wait for another officer's approval, which creates one
+    back-pay run for the retroactive months."""
+
+    class Status(models.TextChoices):
+        PREVIEWING = "previewing", _("测算中")
+        PREVIEWED = "previewed", _("待审核")
+        APPROVED = "approved", _("已审核")
+        FAILED = "failed", _("测算失败")
+
+    area_code = models.CharField(_("区域"), max_length=12, db_index=True)
+    effective_month = models.DateField(_("调标生效月份"))
+    through_month = models.DateField(_("测算截至月份"))
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PREVIEWING)
+    job = models.ForeignKey("batch.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    made_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")  # fmt: skip
+    rows = models.JSONField(default=list, blank=True)  # one per entitlement with a difference (standards.py)
+    entitlements = models.PositiveIntegerField(default=0)  # re-evaluated
+    backpay_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)  # positive differences
+    shortfall_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)  # paid above the new amount
+    backpay_run = models.ForeignKey(PayrollRun, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("made_by")),
+                                   name="payments_stdchange_checker_not_maker"),
+            models.CheckConstraint(condition=~Q(status="approved") | Q(approved_by__isnull=False),
+                                   name="payments_stdchange_approved_has_checker"),
+            models.CheckConstraint(condition=Q(backpay_total__gte=0) & Q(shortfall_total__gte=0),
+                                   name="payments_stdchange_totals_gte_0"),
+        ]  # fmt: skip
+
+
+class Recovery(models.Model):
+    """追缴: money paid for months the household was not (fully) entitled to, worked out from the paid lines
+    against the engine's re-evaluation, plus — only when a decision finds fraud (骗取, REFERENCE §2.5) — a fine of
+    1–3 times the amount obtained. Repaid in instalments; the balance never goes below zero (check constraints)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("追缴中")
+        SETTLED = "settled", _("已结清")
+
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="recoveries")
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
+    area_code = models.CharField(max_length=12, db_index=True)
+    programme = models.CharField(max_length=16)
+    first_month = models.DateField()
+    last_month = models.DateField()
+    months = models.JSONField(default=list)  # [{"month", "paid", "due", "over"}] for the months overpaid
+    overpaid = models.DecimalField(_("多发金额"), max_digits=12, decimal_places=2)
+    fraud = models.BooleanField(_("认定骗取"), default=False)
+    decision_no = models.CharField(_("处理决定文号"), max_length=100, blank=True, default="")
+    fine_multiple = models.DecimalField(_("罚款倍数"), max_digits=3, decimal_places=2, null=True, blank=True)
+    fine = models.DecimalField(_("罚款"), max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(_("应追缴合计"), max_digits=12, decimal_places=2)
+    repaid = models.DecimalField(_("已退回"), max_digits=12, decimal_places=2, default=0)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    reason = models.CharField(_("原因"), max_length=300)
+    made_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AreaScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(overpaid__gt=0), name="payments_recovery_overpaid_gt_0"),
+            # the fine only with a fraud decision, 1–3 times what was obtained
+            models.CheckConstraint(condition=(Q(fraud=False) & Q(fine_multiple__isnull=True) & Q(fine=0)) |
+                                   (Q(fraud=True) & Q(fine_multiple__gte=1) & Q(fine_multiple__lte=3) &
+                                    Q(fine__gte=0) & ~Q(decision_no="")),
+                                   name="payments_recovery_fine_only_for_fraud"),
+            models.CheckConstraint(condition=Q(total=F("overpaid") + F("fine")), name="payments_recovery_total"),
+            models.CheckConstraint(condition=Q(repaid__gte=0) & Q(repaid__lte=F("total")),
+                                   name="payments_recovery_balance_gte_0"),
+            models.CheckConstraint(condition=~Q(status="settled") | Q(repaid=F("total")),
+                                   name="payments_recovery_settled_when_repaid"),
+        ]  # fmt: skip
+
+    @property
+    def balance(self) -> Any:
+        return self.total - self.repaid
+
+
+class RecoveryInstalment(models.Model):
+    """One instalment of a recovery's repayment plan: due date and amount (the instalments add up to the total)."""
+
+    recovery = models.ForeignKey(Recovery, on_delete=models.CASCADE, related_name="instalments")
+    seq = models.PositiveSmallIntegerField()
+    due_on = models.DateField(_("应还日期"))
+    amount = models.DecimalField(_("应还金额"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["recovery", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["recovery", "seq"], name="payments_instalment_seq"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_instalment_amount_gt_0"),
+        ]
+
+
+class Repayment(models.Model):
+    """Money a household paid back on a recovery (a receipt number once: the same receipt twice is a no-op)."""
+
+    recovery = models.ForeignKey(Recovery, on_delete=models.PROTECT, related_name="repayments")
+    amount = models.DecimalField(_("退回金额"), max_digits=12, decimal_places=2)
+    paid_on = models.DateField(_("退回日期"))
+    receipt_no = models.CharField(_("收据号"), max_length=64)
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["recovery", "receipt_no"], name="payments_repayment_receipt"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_repayment_amount_gt_0"),
+        ]

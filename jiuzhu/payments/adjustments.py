@@ -1,0 +1,496 @@
+"""Adjustments to what an entitlement pays (issue 6): 补发 (back-pay of months that should have been paid and were
+not), 停发 / 暂停 / 恢复 / 减发 from a month on, and 追缴 (recovery of overpaid money, with the fraud fine of 1–3
+times the amount obtained when a decision finds fraud, REFERENCE §2.5) with a repayment plan.
+
+Back-pay is paid by a run of kind ``backpay``: maker-checker like the others (``services.approve``), exported and
+returned like the others. Its lines name the month they pay for, so the database's live-line constraints (one
+live line per household/person, programme, month and ``seq``) hold across every kind of run: a month the regular
+payroll paid is never paid again by a back-pay run, and a month a back-pay run paid is skipped by the payroll as
+``already_paid``. A supplement for a month already paid (the difference after a retroactive 调标, ``standards``)
+is a line with ``seq`` ≥ 1.
+
+Amounts are the policy engine's for each month (``evaluation.evaluate_households`` on the month's first day, as
+the payroll does), less any reserve-fund advance of that month; money is ``Decimal`` to the 分."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jiuzhu.core.audit import audit_record
+
+from .evaluation import Outcome, digest, evaluate_households
+from .models import (
+    ALL,
+    MONTHLY_PROGRAMMES,
+    Adjustment,
+    Entitlement,
+    PayrollLine,
+    PayrollRun,
+    Recovery,
+    RecoveryInstalment,
+    Repayment,
+)
+from .services import Forbidden, Refused, _authorise, add_months, first_of
+
+ZERO = Decimal("0.00")
+FEN = Decimal("0.01")
+
+
+def months(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The first days of the months from ``first`` to ``last`` inclusive."""
+    out, m = [], first_of(first)
+    while m <= first_of(last):
+        out.append(m)
+        m = add_months(m, 1)
+    return out
+
+
+def this_month() -> dt.date:
+    return first_of(timezone.localdate())
+
+
+# --- the engine for a month -------------------------------------------------------------------------------------
+
+
+def outcomes(entitlements: list[Entitlement], month: dt.date) -> dict[int, tuple[Outcome, Decimal]]:
+    """Per entitlement: the engine's outcome for its household and programme on the month's first day, and the
+    reserve-fund advance of that month for its case (deducted from what the month pays, as the payroll does)."""
+    from jiuzhu.registry.models import Household
+    from jiuzhu.registry.policy_input import household_inputs
+
+    if not entitlements:
+        return {}
+    households = Household.objects.filter(pk__in={e.household_id for e in entitlements})
+    pk_of = dict(households.values_list("household_no", "pk"))
+    inputs = {pk_of[d["id"]]: d for d in household_inputs(households, on=month)}
+    by_prog: dict[str, set[int]] = defaultdict(set)
+    for e in entitlements:
+        by_prog[e.programme].add(e.household_id)
+    res = {p: evaluate_households({pk: inputs[pk] for pk in pks if pk in inputs}, month, p) for p, pks in by_prog.items()}
+    advances = _advances({e.case_id for e in entitlements if e.case_id}, month)
+    out = {}
+    for e in entitlements:
+        o = res[e.programme].get(e.household_id, Outcome("not_evaluable", detail=_("该户在当月没有在册成员")))
+        adv = advances.get(e.case_id, (ZERO, []))[0] if e.case_id else ZERO
+        out[e.pk] = (o, adv)
+    return out
+
+
+def _advances(case_ids: set[int], month: dt.date) -> dict[int, tuple[Decimal, list[int]]]:
+    """先行救助 paid from the township reserve fund for these cases in the month (as the payroll deducts them)."""
+    from jiuzhu.cases.models import ReserveEntry
+
+    out: dict[int, tuple[Decimal, list[int]]] = {}
+    rows = (ReserveEntry.objects.filter(case_id__in=case_ids, kind=ReserveEntry.Kind.PAYMENT, on__gte=month,
+                                        on__lt=add_months(month, 1)).values_list("case_id", "amount", "seq"))  # fmt: skip
+    for case_id, amount, seq in rows:
+        total, seqs = out.get(case_id, (ZERO, []))
+        out[case_id] = (total - amount, [*seqs, seq])  # payments are negative in the ledger
+    return out
+
+
+def set_totals(run: PayrollRun) -> None:
+    agg = run.lines.exclude(status=PayrollLine.Status.CANCELLED).aggregate(n=Count("pk"), s=Sum("amount"))
+    run.line_count, run.total_amount = agg["n"] or 0, (agg["s"] or ZERO).quantize(FEN)
+
+
+def due(o: Outcome, advance: Decimal) -> Decimal:
+    """What the month pays: the engine's amount less the advance, never below zero."""
+    return max(o.amount - advance, ZERO) if o.status == "ok" else ZERO
+
+
+def live_sums(household_ids: Iterable[int], programmes: Iterable[str], month_list: list[dt.date]) -> dict[tuple[int, str, dt.date], Decimal]:
+    """Money in live lines (pending or paid, every ``seq``) per (household, programme, month)."""
+    rows = (PayrollLine.objects.filter(household_id__in=set(household_ids), programme__in=set(programmes),
+                                       month__in=month_list, status__in=PayrollLine.LIVE)
+            .values_list("household_id", "programme", "month").annotate(s=Sum("amount")))  # fmt: skip
+    return {(h, p, m): s.quantize(FEN) for h, p, m, s in rows}
+
+
+# --- back-pay runs ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Owed:
+    entitlement: Entitlement
+    month: dt.date
+    amount: Decimal
+    engine_amount: Decimal
+    advance: Decimal = ZERO
+    seq: int = 0
+    note: str = ""
+
+
+@dataclass
+class BackpayResult:
+    run: PayrollRun | None
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # entitlement, month, reason
+
+
+def _suspended(e: Entitlement, month: dt.date, adjustments: list[Adjustment]) -> bool:
+    """Whether the month falls in a suspension (暂停 from a month until a later 恢复) recorded for ``e``."""
+    state = False
+    for a in sorted(adjustments, key=lambda a: (a.effective_month, a.pk)):
+        if a.effective_month > month:
+            break
+        if a.kind == Adjustment.Kind.SUSPEND:
+            state = True
+        elif a.kind == Adjustment.Kind.RESUME:
+            state = False
+    return state or (e.status == Entitlement.Status.SUSPENDED and not adjustments)
+
+
+def default_through(area_code: str) -> dt.date:
+    """The last month the payroll has reached: the later of last month and the latest live regular run covering
+    the area (its month may be this one)."""
+    last = add_months(this_month(), -1)
+    prefixes = [area_code[:n] for n in (2, 4, 6, 9, 12) if n <= len(area_code)]
+    m = (PayrollRun.objects.filter(kind=PayrollRun.Kind.REGULAR).exclude(status=PayrollRun.Status.CANCELLED)
+         .filter(Q(area_code__in=prefixes) | Q(area_code__startswith=area_code)).aggregate(m=Max("month"))["m"])  # fmt: skip
+    return max(last, m) if m else last
+
+
+def owed_months(entitlements: list[Entitlement], through: dt.date) -> dict[int, list[dt.date]]:
+    """Per entitlement, the months from its start to ``through`` (and its end) that have no line that paid or may
+    still pay (a failed line waits for its re-issue instead) and that no suspension covers."""
+    out: dict[int, list[dt.date]] = {}
+    if not entitlements:
+        return out
+    taken = set(PayrollLine.objects.filter(household_id__in={e.household_id for e in entitlements}, seq=0,
+                                           status__in=[*PayrollLine.LIVE, PayrollLine.Status.FAILED])
+                .values_list("household_id", "programme", "month"))  # fmt: skip
+    adj: dict[int, list[Adjustment]] = defaultdict(list)
+    for a in Adjustment.objects.filter(entitlement__in=entitlements, kind__in=["suspend", "resume"]):
+        adj[a.entitlement_id].append(a)
+    for e in entitlements:
+        last = min(through, e.end_month) if e.end_month else through
+        if e.status == Entitlement.Status.STOPPED and e.end_month is None:
+            continue  # stopped before its first month
+        out[e.pk] = [m for m in months(e.start_month, last)
+                     if (e.household_id, e.programme, m) not in taken and not _suspended(e, m, adj[e.pk])]  # fmt: skip
+    return out
+
+
+def backpay(area_code: str, actor: Any, *, through: dt.date | None = None, programme: str = ALL,
+            entitlement_ids: Iterable[int] | None = None) -> BackpayResult:  # fmt: skip
+    """补发: every month an entitlement of the area should have been paid up to ``through`` and was not (its
+    decision came after its start month; the payroll skipped it for want of an account; ...), evaluated by the
+    engine for that month, as lines of one new back-pay run (status ``generated``, to be approved by another
+    officer). Months still not payable (not eligible that month, no account yet, fully advanced) are reported
+    and left owed. Nothing owed: no run. Calling it again pays nothing twice (the months are live by then)."""
+    _authorise(actor, area_code)
+    if programme != ALL and programme not in MONTHLY_PROGRAMMES:
+        raise Refused(_("该救助项目不按月发放。"))
+    through = first_of(through) if through else default_through(area_code)
+    qs = Entitlement.objects.filter(area_code__startswith=area_code, start_month__lte=through,
+                                    programme__in=MONTHLY_PROGRAMMES)  # fmt: skip
+    qs = qs.filter(Q(status__in=[Entitlement.Status.ACTIVE, Entitlement.Status.SUSPENDED]) |
+                   Q(status=Entitlement.Status.STOPPED, end_month__isnull=False))  # fmt: skip
+    if programme != ALL:
+        qs = qs.filter(programme=programme)
+    if entitlement_ids is not None:
+        qs = qs.filter(pk__in=list(entitlement_ids))
+    ents = list(qs.select_related("household", "recipient").order_by("pk"))
+    owed = owed_months(ents, through)
+    by_month: dict[dt.date, list[Entitlement]] = defaultdict(list)
+    for e in ents:
+        for m in owed.get(e.pk, []):
+            by_month[m].append(e)
+    items: list[Owed] = []
+    skipped: list[dict[str, str]] = []
+    counts: Counter[str] = Counter()
+    for m in sorted(by_month):
+        res = outcomes(by_month[m], m)
+        for e in by_month[m]:
+            o, adv = res[e.pk]
+            amount = due(o, adv)
+            why = ""
+            if e.household.status != "active":
+                why = _("家庭已注销")
+            elif o.status != "ok":
+                why = o.detail or o.status
+            elif amount <= 0:
+                why = _("已由备用金先行发放")
+            elif not e.household.bank_account_enc:
+                why = _("未登记银行账号")
+            if why:
+                counts["skipped"] += 1
+                skipped.append({"entitlement": str(e.pk), "month": f"{m:%Y-%m}", "reason": why})
+                continue
+            items.append(Owed(e, m, amount, o.amount, adv))
+    run = _backpay_run(area_code, actor, items, programme, {"through": f"{through:%Y-%m}", "kind": "backpay"},
+                       skipped=skipped) if items else None  # fmt: skip
+    counts["lines"] = run.line_count if run else 0
+    return BackpayResult(run, dict(counts), skipped)
+
+
+def _backpay_run(area_code: str, actor: Any, items: list[Owed], programme: str, snapshot: dict[str, Any], *,
+                 approved_by: Any = None, skipped: list[dict[str, str]] | None = None) -> PayrollRun | None:  # fmt: skip
+    """One back-pay run with a line per owed (entitlement, month, seq), in one transaction. A line whose month is
+    live meanwhile (another run, a concurrent back-pay) is dropped by the constraints and reported. No line
+    written: nothing is kept and None is returned. ``approved_by`` makes the run approved at once (a 调标 whose
+    differences the checker approved)."""
+    now = timezone.now()
+    month = this_month()
+    with transaction.atomic():
+        run = PayrollRun.objects.create(
+            kind=PayrollRun.Kind.BACKPAY, area_code=area_code, month=month, programme=programme,
+            status=PayrollRun.Status.GENERATED, made_by=actor, generated_at=now,
+            request_hash=digest({"kind": "backpay", "area": area_code, "at": now.isoformat(), **snapshot}),
+            snapshot=snapshot | {"months": sorted({f"{i.month:%Y-%m}" for i in items})},
+        )  # fmt: skip
+        run.snapshot_sha256 = digest(run.snapshot)
+        lines = [PayrollLine(
+            run=run, entitlement=i.entitlement, household=i.entitlement.household, person=i.entitlement.recipient,
+            area_code=i.entitlement.household.area_code, programme=i.entitlement.programme, month=i.month, seq=i.seq,
+            amount=i.amount, engine_amount=i.engine_amount, advance_deducted=i.advance,
+            explanation_ref=(f"{i.entitlement.programme}@{i.month:%Y-%m}/{i.entitlement.household.household_no}/"
+                             f"{run.snapshot_sha256[:12]}" + (f"+{i.seq}" if i.seq else ""))[:120],
+            reference=f"JZ{run.pk}E{i.entitlement.pk}M{i.month:%Y%m}" + (f"S{i.seq}" if i.seq else ""),
+            payee_name=i.entitlement.recipient.name[:64], bank_name=i.entitlement.household.bank_name[:64],
+            bank_account_enc=i.entitlement.household.bank_account_enc,
+            bank_account_bi=i.entitlement.household.bank_account_bi,
+            bank_account_masked=i.entitlement.household.bank_account_masked,
+        ) for i in items]  # fmt: skip
+        PayrollLine.objects.bulk_create(lines, ignore_conflicts=True)
+        got = set(run.lines.values_list("reference", flat=True))
+        lost = [ln for ln in lines if ln.reference not in got]
+        if skipped is not None:
+            skipped += [{"entitlement": str(ln.entitlement_id), "month": f"{ln.month:%Y-%m}",
+                         "reason": _("该月已在其他发放批次中")} for ln in lost]  # fmt: skip
+        if not got:
+            transaction.set_rollback(True)
+            return None
+        set_totals(run)
+        run.counts = {"lines": run.line_count, "months": len(run.snapshot["months"]), "conflicts": len(lost),
+                      "skipped": len(skipped or [])}  # fmt: skip
+        if approved_by is not None:
+            run.status, run.approved_by, run.approved_at = PayrollRun.Status.APPROVED, approved_by, now
+        run.save()
+        audit_record(action="payroll.backpay", actor=actor, obj=run,
+                     detail={"lines": run.line_count, "total": str(run.total_amount), **snapshot})  # fmt: skip
+        return run
+
+
+# --- 停发 / 暂停 / 恢复 / 减发 ---------------------------------------------------------------------------------------
+
+
+def _lock(e: Entitlement | int, actor: Any) -> Entitlement:
+    ent = Entitlement.objects.select_for_update().get(pk=e if isinstance(e, int) else e.pk)
+    _authorise(actor, ent.area_code)
+    return ent
+
+
+def _record(ent: Entitlement, actor: Any, kind: str, month: dt.date, reason: str, amount: Decimal | None = None) -> Adjustment:
+    if not reason.strip():
+        raise Refused(_("请填写调整原因。"))
+    a = Adjustment.objects.create(entitlement=ent, area_code=ent.area_code, kind=kind, effective_month=month,
+                                  amount=amount, reason=reason.strip()[:300], made_by=actor)  # fmt: skip
+    audit_record(action=f"entitlement.{kind}", actor=actor, obj=ent,
+                 detail={"from": f"{month:%Y-%m}", "reason": a.reason, **({"amount": str(amount)} if amount is not None else {})})  # fmt: skip
+    return a
+
+
+def _next(month: dt.date | None) -> dt.date:
+    return first_of(month) if month else add_months(this_month(), 1)
+
+
+def stop(entitlement: Entitlement | int, actor: Any, reason: str, *, from_month: dt.date | None = None) -> Adjustment:
+    """停发 from ``from_month`` (default: next month): the entitlement's last month is the one before. Lines already
+    generated for later months are not touched (cancel that run, or recover what it paid)."""
+    with transaction.atomic():
+        ent = _lock(entitlement, actor)
+        start = _next(from_month)
+        if ent.status == Entitlement.Status.STOPPED and ent.end_month is not None and ent.end_month < start:
+            raise Refused(_("该待遇已停发。"))
+        last = add_months(start, -1)
+        ent.status = Entitlement.Status.STOPPED
+        ent.end_month = last if last >= ent.start_month else None  # None: never paid
+        ent.version += 1
+        ent.save(update_fields=["status", "end_month", "version", "updated_at"])
+        return _record(ent, actor, Adjustment.Kind.STOP, start, reason)
+
+
+def suspend(entitlement: Entitlement | int, actor: Any, reason: str, *, from_month: dt.date | None = None) -> Adjustment:
+    """暂停发放 from ``from_month`` (default next month): the payroll leaves the entitlement out while suspended, and
+    back-pay does not pay the suspended months."""
+    with transaction.atomic():
+        ent = _lock(entitlement, actor)
+        if ent.status != Entitlement.Status.ACTIVE:
+            raise Refused(_("只有正常发放的待遇可以暂停。"))
+        ent.status = Entitlement.Status.SUSPENDED
+        ent.version += 1
+        ent.save(update_fields=["status", "version", "updated_at"])
+        return _record(ent, actor, Adjustment.Kind.SUSPEND, _next(from_month), reason)
+
+
+def resume(entitlement: Entitlement | int, actor: Any, reason: str, *, from_month: dt.date | None = None) -> Adjustment:
+    """恢复发放 of a suspended entitlement from ``from_month`` (default next month)."""
+    try:
+        with transaction.atomic():
+            ent = _lock(entitlement, actor)
+            if ent.status != Entitlement.Status.SUSPENDED:
+                raise Refused(_("只有暂停发放的待遇可以恢复。"))
+            ent.status = Entitlement.Status.ACTIVE
+            ent.version += 1
+            ent.save(update_fields=["status", "version", "updated_at"])
+            return _record(ent, actor, Adjustment.Kind.RESUME, _next(from_month), reason)
+    except IntegrityError as e:  # another active entitlement of the programme for the household
+        raise Refused(_("该户该项目已有正常发放的待遇。")) from e
+
+
+def reduce(entitlement: Entitlement | int, actor: Any, amount: Decimal, reason: str, *,
+           from_month: dt.date | None = None) -> Adjustment:  # fmt: skip
+    """减发: the decided monthly amount lowered from ``from_month`` (default next month). The payroll pays the
+    engine's amount for the month; the decided amount is what reports and reviews compare it with."""
+    amount = Decimal(amount).quantize(FEN)
+    with transaction.atomic():
+        ent = _lock(entitlement, actor)
+        if amount < 0 or amount >= ent.amount:
+            raise Refused(_("减发后的金额须低于原金额且不为负数。"))
+        if ent.status == Entitlement.Status.STOPPED:
+            raise Refused(_("该待遇已停发。"))
+        ent.amount = amount
+        ent.version += 1
+        ent.save(update_fields=["amount", "version", "updated_at"])
+        return _record(ent, actor, Adjustment.Kind.REDUCE, _next(from_month), reason, amount)
+
+
+# --- 追缴 -----------------------------------------------------------------------------------------------------------
+
+
+def overpaid_months(entitlement: Entitlement, first: dt.date, last: dt.date, *,
+                    not_entitled: bool = False) -> list[dict[str, str]]:  # fmt: skip
+    """The months from ``first`` to ``last`` where the money paid (paid lines, every ``seq``) is above what the
+    engine now gives for the month (``not_entitled``: nothing was due, e.g. a decision that the household was
+    never eligible in these months)."""
+    ms = months(first, last)
+    paid = dict(PayrollLine.objects.filter(household_id=entitlement.household_id, programme=entitlement.programme,
+                                           month__in=ms, status=PayrollLine.Status.PAID)
+                .values_list("month").annotate(s=Sum("amount")).values_list("month", "s"))  # fmt: skip
+    out = []
+    for m in ms:
+        p = paid.get(m, ZERO).quantize(FEN)
+        if p <= 0:
+            continue
+        if not_entitled:
+            d = ZERO
+        else:
+            o, adv = outcomes([entitlement], m)[entitlement.pk]
+            d = due(o, adv)
+        if p > d:
+            out.append({"month": f"{m:%Y-%m}", "paid": str(p), "due": str(d), "over": str(p - d)})
+    return out
+
+
+def create_recovery(entitlement: Entitlement | int, actor: Any, *, first_month: dt.date, last_month: dt.date,
+                    reason: str, not_entitled: bool = False, fraud: bool = False, fine_multiple: Decimal | None = None,
+                    decision_no: str = "") -> Recovery:  # fmt: skip
+    """追缴: the overpaid months and amount from the paid lines against the re-evaluated amount. The fine —
+    ``fine_multiple`` (1 to 3) times the amount obtained (多发金额) — only with ``fraud`` and the number of the
+    decision that finds it (N3 §68)."""
+    ent = Entitlement.objects.get(pk=entitlement if isinstance(entitlement, int) else entitlement.pk)
+    _authorise(actor, ent.area_code)
+    if not reason.strip():
+        raise Refused(_("请填写追缴原因。"))
+    if fraud:
+        if not decision_no.strip():
+            raise Refused(_("认定骗取须填写处理决定文号。"))
+        if fine_multiple is None or not Decimal("1") <= Decimal(fine_multiple) <= Decimal("3"):
+            raise Refused(_("罚款倍数须在 1 至 3 倍之间。"))
+    elif fine_multiple is not None:
+        raise Refused(_("只有认定骗取的才处以罚款。"))
+    first, last = first_of(first_month), first_of(last_month)
+    if last < first:
+        raise Refused(_("截止月份不能早于起始月份。"))
+    rows = overpaid_months(ent, first, last, not_entitled=not_entitled)
+    over = sum((Decimal(r["over"]) for r in rows), ZERO)
+    if over <= 0:
+        raise Refused(_("所选月份没有多发的金额。"))
+    multiple = Decimal(fine_multiple).quantize(FEN) if fraud and fine_multiple is not None else None
+    fine = (over * multiple).quantize(FEN, rounding=ROUND_HALF_UP) if multiple is not None else ZERO
+    with transaction.atomic():
+        r = Recovery.objects.create(entitlement=ent, household_id=ent.household_id, area_code=ent.area_code,
+                                    programme=ent.programme, first_month=first, last_month=last, months=rows,
+                                    overpaid=over, fraud=fraud, decision_no=decision_no.strip()[:100],
+                                    fine_multiple=multiple, fine=fine, total=over + fine, reason=reason.strip()[:300],
+                                    made_by=actor)  # fmt: skip
+        audit_record(action="payroll.recovery", actor=actor, obj=r,
+                     detail={"overpaid": str(over), "fine": str(fine), "months": [x["month"] for x in rows],
+                             "fraud": fraud, "decision_no": r.decision_no})  # fmt: skip
+    return r
+
+
+def _add_months_day(d: dt.date, n: int) -> dt.date:
+    m = add_months(d.replace(day=1), n)
+    return m.replace(day=min(d.day, calendar.monthrange(m.year, m.month)[1]))
+
+
+def plan(recovery: Recovery | int, actor: Any, *, instalments: int, first_due: dt.date) -> list[RecoveryInstalment]:
+    """The repayment plan: the balance in ``instalments`` monthly instalments from ``first_due`` (equal to the 分,
+    the remainder on the last). A new plan replaces the old one."""
+    if not 1 <= instalments <= 60:
+        raise Refused(_("分期数须在 1 至 60 之间。"))
+    with transaction.atomic():
+        r = Recovery.objects.select_for_update().get(pk=recovery if isinstance(recovery, int) else recovery.pk)
+        _authorise(actor, r.area_code)
+        balance = r.total - r.repaid
+        if balance <= 0:
+            raise Refused(_("该追缴已结清。"))
+        fen = int(balance * 100)
+        if instalments > fen:
+            raise Refused(_("分期数过多。"))
+        each = fen // instalments
+        amounts = [each] * (instalments - 1) + [fen - each * (instalments - 1)]
+        r.instalments.all().delete()
+        rows = RecoveryInstalment.objects.bulk_create([
+            RecoveryInstalment(recovery=r, seq=i + 1, due_on=_add_months_day(first_due, i), amount=Decimal(a) / 100)
+            for i, a in enumerate(amounts)])  # fmt: skip
+        audit_record(action="payroll.recovery_plan", actor=actor, obj=r,
+                     detail={"instalments": instalments, "first_due": first_due.isoformat(), "balance": str(balance)})  # fmt: skip
+        return rows
+
+
+def repay(recovery: Recovery | int, actor: Any, *, amount: Decimal, paid_on: dt.date, receipt_no: str) -> Repayment:
+    """A repayment recorded against the recovery. The same receipt again is a no-op (the recorded repayment is
+    returned); more than the balance is refused — and the database refuses a negative balance too."""
+    amount = Decimal(amount).quantize(FEN)
+    if amount <= 0:
+        raise Refused(_("退回金额须大于零。"))
+    if not receipt_no.strip():
+        raise Refused(_("请填写收据号。"))
+    with transaction.atomic():
+        r = Recovery.objects.select_for_update().get(pk=recovery if isinstance(recovery, int) else recovery.pk)
+        _authorise(actor, r.area_code)
+        done = r.repayments.filter(receipt_no=receipt_no.strip()).first()
+        if done is not None:
+            if done.amount != amount:
+                raise Refused(_("该收据号已登记为另一金额。"))
+            return done
+        if amount > r.total - r.repaid:
+            raise Refused(_("退回金额超过未退余额 %(b)s 元。") % {"b": r.total - r.repaid})
+        p = Repayment.objects.create(recovery=r, amount=amount, paid_on=paid_on, receipt_no=receipt_no.strip()[:64],
+                                     recorded_by=actor)  # fmt: skip
+        r.repaid += amount
+        if r.repaid == r.total:
+            r.status = Recovery.Status.SETTLED
+        r.save(update_fields=["repaid", "status"])
+        audit_record(action="payroll.repayment", actor=actor, obj=r,
+                     detail={"amount": str(amount), "receipt_no": p.receipt_no, "balance": str(r.total - r.repaid)})  # fmt: skip
+        return p
+
+
+__all__ = ["Forbidden", "Refused", "backpay", "stop", "suspend", "resume", "reduce", "create_recovery", "plan",
+           "repay", "overpaid_months", "months"]
