@@ -32,6 +32,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/registry.py $(BENCH_ARGS)
 	$(PY) bench/import_xlsx.py $(BENCH_ARGS)
 	$(PY) bench/verify.py $(BENCH_ARGS)
+	$(PY) bench/payroll.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/jiuzhu.sqlite3* var/uploads
