@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from jiuzhu.core.audit import audit_record
 
+from . import lifecycle
 from .evaluation import Outcome, digest, evaluate_households
 from .models import (
     ALL,
@@ -285,22 +286,21 @@ def _backpay_run(area_code: str, actor: Any, items: list[Owed], programme: str, 
 
 
 # --- 停发 / 暂停 / 恢复 / 减发 ---------------------------------------------------------------------------------------
+# The entitlement's months and amount are changed by ``lifecycle`` (the one place that does, and audits it); these
+# functions check the officer's permission and area and keep the Adjustment record of what was decided.
 
 
-def _lock(e: Entitlement | int, actor: Any) -> Entitlement:
-    ent = Entitlement.objects.select_for_update().get(pk=e if isinstance(e, int) else e.pk)
+def _ent(e: Entitlement | int, actor: Any, reason: str) -> Entitlement:
+    ent = Entitlement.objects.get(pk=e if isinstance(e, int) else e.pk)
     _authorise(actor, ent.area_code)
+    if not reason.strip():
+        raise Refused(_("请填写调整原因。"))
     return ent
 
 
 def _record(ent: Entitlement, actor: Any, kind: str, month: dt.date, reason: str, amount: Decimal | None = None) -> Adjustment:
-    if not reason.strip():
-        raise Refused(_("请填写调整原因。"))
-    a = Adjustment.objects.create(entitlement=ent, area_code=ent.area_code, kind=kind, effective_month=month,
-                                  amount=amount, reason=reason.strip()[:300], made_by=actor)  # fmt: skip
-    audit_record(action=f"entitlement.{kind}", actor=actor, obj=ent,
-                 detail={"from": f"{month:%Y-%m}", "reason": a.reason, **({"amount": str(amount)} if amount is not None else {})})  # fmt: skip
-    return a
+    return Adjustment.objects.create(entitlement=ent, area_code=ent.area_code, kind=kind, effective_month=month,
+                                     amount=amount, reason=reason.strip()[:300], made_by=actor)  # fmt: skip
 
 
 def _next(month: dt.date | None) -> dt.date:
@@ -310,62 +310,55 @@ def _next(month: dt.date | None) -> dt.date:
 def stop(entitlement: Entitlement | int, actor: Any, reason: str, *, from_month: dt.date | None = None) -> Adjustment:
     """停发 from ``from_month`` (default: next month): the entitlement's last month is the one before. Lines already
     generated for later months are not touched (cancel that run, or recover what it paid)."""
+    ent = _ent(entitlement, actor, reason)
+    start = _next(from_month)
     with transaction.atomic():
-        ent = _lock(entitlement, actor)
-        start = _next(from_month)
-        if ent.status == Entitlement.Status.STOPPED and ent.end_month is not None and ent.end_month < start:
+        if ent.status == Entitlement.Status.STOPPED and (ent.end_month is None or ent.end_month < start):
             raise Refused(_("该待遇已停发。"))
-        last = add_months(start, -1)
-        ent.status = Entitlement.Status.STOPPED
-        ent.end_month = last if last >= ent.start_month else None  # None: never paid
-        ent.version += 1
-        ent.save(update_fields=["status", "end_month", "version", "updated_at"])
+        ent = lifecycle.stop_from(ent, start, actor=actor, reason=reason.strip())
         return _record(ent, actor, Adjustment.Kind.STOP, start, reason)
 
 
 def suspend(entitlement: Entitlement | int, actor: Any, reason: str, *, from_month: dt.date | None = None) -> Adjustment:
-    """暂停发放 from ``from_month`` (default next month): the payroll leaves the entitlement out while suspended, and
-    back-pay does not pay the suspended months."""
-    with transaction.atomic():
-        ent = _lock(entitlement, actor)
-        if ent.status != Entitlement.Status.ACTIVE:
-            raise Refused(_("只有正常发放的待遇可以暂停。"))
-        ent.status = Entitlement.Status.SUSPENDED
-        ent.version += 1
-        ent.save(update_fields=["status", "version", "updated_at"])
-        return _record(ent, actor, Adjustment.Kind.SUSPEND, _next(from_month), reason)
+    """暂停发放 (recorded from ``from_month``, default next month): the payroll leaves a suspended entitlement out,
+    and back-pay does not pay the months between the suspension and the 恢复."""
+    ent = _ent(entitlement, actor, reason)
+    try:
+        with transaction.atomic():
+            ent = lifecycle.suspend(ent, actor=actor, reason=reason.strip())
+            return _record(ent, actor, Adjustment.Kind.SUSPEND, _next(from_month), reason)
+    except lifecycle.LifecycleError as e:
+        raise Refused(_("只有正常发放的待遇可以暂停。")) from e
 
 
 def resume(entitlement: Entitlement | int, actor: Any, reason: str, *, from_month: dt.date | None = None) -> Adjustment:
     """恢复发放 of a suspended entitlement from ``from_month`` (default next month)."""
+    ent = _ent(entitlement, actor, reason)
     try:
         with transaction.atomic():
-            ent = _lock(entitlement, actor)
-            if ent.status != Entitlement.Status.SUSPENDED:
-                raise Refused(_("只有暂停发放的待遇可以恢复。"))
-            ent.status = Entitlement.Status.ACTIVE
-            ent.version += 1
-            ent.save(update_fields=["status", "version", "updated_at"])
+            ent = lifecycle.resume(ent, actor=actor, reason=reason.strip())
             return _record(ent, actor, Adjustment.Kind.RESUME, _next(from_month), reason)
+    except lifecycle.LifecycleError as e:
+        raise Refused(_("只有暂停发放的待遇可以恢复。")) from e
     except IntegrityError as e:  # another active entitlement of the programme for the household
         raise Refused(_("该户该项目已有正常发放的待遇。")) from e
 
 
 def reduce(entitlement: Entitlement | int, actor: Any, amount: Decimal, reason: str, *,
            from_month: dt.date | None = None) -> Adjustment:  # fmt: skip
-    """减发: the decided monthly amount lowered from ``from_month`` (default next month). The payroll pays the
-    engine's amount for the month; the decided amount is what reports and reviews compare it with."""
+    """减发: the decided monthly amount lowered from ``from_month`` (default next month), by
+    ``lifecycle.change_amount``. The payroll pays the engine's amount for each month (for 低保 the registry's
+    current amount follows the change)."""
+    ent = _ent(entitlement, actor, reason)
     amount = Decimal(amount).quantize(FEN)
+    if amount < 0 or amount >= ent.amount:
+        raise Refused(_("减发后的金额须低于原金额且不为负数。"))
+    if ent.status == Entitlement.Status.STOPPED:
+        raise Refused(_("该待遇已停发。"))
+    month = _next(from_month)
     with transaction.atomic():
-        ent = _lock(entitlement, actor)
-        if amount < 0 or amount >= ent.amount:
-            raise Refused(_("减发后的金额须低于原金额且不为负数。"))
-        if ent.status == Entitlement.Status.STOPPED:
-            raise Refused(_("该待遇已停发。"))
-        ent.amount = amount
-        ent.version += 1
-        ent.save(update_fields=["amount", "version", "updated_at"])
-        return _record(ent, actor, Adjustment.Kind.REDUCE, _next(from_month), reason, amount)
+        ent = lifecycle.change_amount(ent, amount, month, actor=actor, reason=reason.strip())
+        return _record(ent, actor, Adjustment.Kind.REDUCE, month, reason, amount)
 
 
 # --- 追缴 -----------------------------------------------------------------------------------------------------------
