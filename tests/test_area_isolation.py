@@ -6,7 +6,8 @@ Cases too: the case page, an action page (403 where the role may not act, ``serv
 (a household link with a bogus number: refused, 422, where allowed — and the case never changes), a printed
 notice, an attachment download, and the API's case status. The 核对 pages (a run's report, a bulk job's page and
 its progress): 404 out of area, 403 in area without the verification permission. The payroll pages (a run's
-page and its progress): 404 out of area, 403 in area without the payment permission."""
+page and its progress): 404 out of area, 403 in area without the payment permission. A 动态管理 review's page: for
+the roles that handle cases (caseworker, reviewer) in the area, else 404 like a missing one."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import datetime as dt
 import os
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -73,6 +74,7 @@ class World:
     runs: list[Any]  # 核对 runs, one per household of the first village of each township
     jobs: list[Any]  # bulk 核对 jobs, one per township and one per county
     payroll_runs: list[Any]  # payroll runs, one per township and one per county
+    reviews: list[Any] = field(default_factory=list)  # 动态管理 reviews, one per fifth household
 
 
 @pytest.fixture
@@ -122,6 +124,10 @@ def world(tree) -> World:
     payroll_runs = [PayrollRun.objects.create(area_code=code, month=dt.date(2026, 1, 1), programme="all", made_by=users[0],
                                               status="generated", request_hash=code)
                     for code in (TOWN_A, TOWN_B, TOWN_C, COUNTY, COUNTY_2)]  # fmt: skip
+    from jiuzhu.cases.models import Review
+
+    reviews = [Review.objects.create(area_code=h.area_code, household=h, programme="dibao", kind="scheduled",
+                                     key=f"iso:{h.pk}", due_on=dt.date(2026, 6, 1)) for h in households[::5]]  # fmt: skip
     clients = {}
     for u in users:
         c = Client()
@@ -139,7 +145,8 @@ def world(tree) -> World:
     for code in {j.area_code for j in jobs}:  # (jobs are of townships and counties)
         for u in users:
             visible[(u.pk, code)] = in_subtree(u.area_id, code)
-    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments, runs, jobs, payroll_runs)
+    return World(users, clients, tokens, households, persons, ids, visible, cases, attachments, runs, jobs, payroll_runs,
+                 reviews)
 
 
 def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
@@ -149,7 +156,7 @@ def allowed(w: World, user: Any, area_code: str, action: str) -> bool:
 OPERATIONS = ["household_page", "person_page", "household_edit_page", "person_edit_page", "reveal",
               "search_name", "search_id", "search_no", "export", "api_household", "api_person", "api_search",
               "case_page", "case_action_page", "case_action_post", "case_document", "attachment", "api_case",
-              "verification_report", "verification_bulk_job", "payroll_run"]
+              "verification_report", "verification_bulk_job", "payroll_run", "review_page"]
 
 
 def same_as_missing(c: Client, r: Any, path: str, method: str = "GET", data: Any = None) -> bool:
@@ -180,6 +187,10 @@ def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
         path, missing = f"/payments/runs/{pr.pk}/{suffix}", f"/payments/runs/{MISSING}/{suffix}"
         ok = allowed(w, user, pr.area_code, roles.VIEW)
         expect = 200 if roles.PAY in roles.ROLE_PERMISSIONS[user.role] else 403
+    elif op == "review_page":  # a 动态管理 review: for the roles that handle cases in the area, else 404
+        rv = rng.choice(w.reviews)
+        path, missing, expect = f"/cases/reviews/{rv.pk}/", f"/cases/reviews/{MISSING}/", 200
+        ok = allowed(w, user, rv.area_code, roles.VIEW_NAMES) and user.role in ("caseworker", "reviewer")
     elif op == "case_document":
         path, missing = f"/cases/{case.pk}/documents/receipt.pdf", f"/cases/{MISSING}/documents/receipt.pdf"
         ok = allowed(w, user, case.area_code, roles.VIEW_NAMES)
@@ -234,7 +245,7 @@ def case_trial(w: World, rng: random.Random, user: Any, op: str) -> str | None:
 
 def run_trial(w: World, rng: random.Random, user: Any, op: str, counts: Counter) -> str | None:
     if op.startswith("case") or op in ("attachment", "api_case", "verification_report", "verification_bulk_job",
-                                       "payroll_run"):
+                                       "payroll_run", "review_page"):
         counts[op] += 1
         return case_trial(w, rng, user, op)
     c = w.clients[user.pk]

@@ -265,3 +265,59 @@ def test_income_unstable_rule(personas):
     assert dynamic.unstable_income(h, ON)[0] is False
     PersonEconomy.objects.filter(person__household=h).update(business=Decimal("300"))
     assert dynamic.unstable_income(h, ON)[0] is True
+
+
+def test_pages_queue_review_outcome_and_notice(personas):
+    from django.test import Client
+
+    cw = personas.caseworker_a
+    h = granted(cw, villages(TOWN_A)[0], amount="500.00")
+    sync()
+    c = Client()
+    c.force_login(cw)
+    r = c.post("/cases/reviews/schedule/")
+    assert r.status_code == 302 and Review.objects.filter(household=h).exists()
+    review = Review.objects.get(household=h)
+    Review.objects.filter(pk=review.pk).update(due_on=dt.date.today())
+    page = c.get("/cases/reviews/").content.decode()
+    assert h.household_no in page and "动态管理" in page
+    feed(h.members.order_by("pk").first(), "tax", "wage", amount=Decimal("3000.00"), period=dt.date.today().replace(day=1))
+    assert c.post(f"/cases/reviews/{review.pk}/", {"action": "verify"}).status_code == 302
+    page = c.get(f"/cases/reviews/{review.pk}/").content.decode()
+    assert 'data-testid="review-verification"' in page and "核对结论" in page
+    assert "3,222" not in page and "3000" not in page  # the township sees the conclusion, not the records
+    assert 'data-testid="review-proposed">渐退' in page
+    r = c.post(f"/cases/reviews/{review.pk}/", {"action": "complete", "outcome": "stop", "reasons": "x"})
+    assert r.status_code == 302 and Review.objects.get(pk=review.pk).status == "open"  # not the engine's outcome
+    r = c.post(f"/cases/reviews/{review.pk}/", {"action": "complete", "outcome": "gradual_exit", "reasons": "户主就业"})
+    assert r.status_code == 302
+    done = Review.objects.get(pk=review.pk)
+    assert (done.status, done.outcome, done.exit_months) == ("done", "gradual_exit", 12)
+    pdf = c.get(f"/cases/reviews/{review.pk}/notice.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert "低保渐退通知书" in text_of(pdf.content)
+    # another township's caseworker and the supervisor get the 404 of a missing review
+    for other in (personas.caseworker_b, personas.supervisor):
+        o = Client()
+        o.force_login(other)
+        assert o.get(f"/cases/reviews/{review.pk}/").status_code == 404
+        assert o.get(f"/cases/reviews/{review.pk}/notice.pdf").status_code == 404
+    assert Client().get("/cases/reviews/").status_code == 302  # login first
+
+
+def test_reviews_schedule_command(personas):
+    import json
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    granted(personas.caseworker_a, villages(TOWN_A)[0])
+    sync()
+    out = StringIO()
+    call_command("reviews_schedule", "--area", TOWN_A, "--date", "2026-03-13", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"area": TOWN_A, "date": "2026-03-13", "created": 1, "open": 0, "deaths": 0}
+    out = StringIO()
+    call_command("reviews_schedule", "--area", TOWN_A, "--date", "2026-03-13", stdout=out)
+    assert "0 new review(s), 1 still open" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("reviews_schedule", "--area", "61x")
