@@ -64,9 +64,11 @@ def this_month() -> dt.date:
 # --- the engine for a month -------------------------------------------------------------------------------------
 
 
-def outcomes(entitlements: list[Entitlement], month: dt.date) -> dict[int, tuple[Outcome, Decimal]]:
+def outcomes(entitlements: list[Entitlement], month: dt.date, *,
+             programme: str | None = None) -> dict[int, tuple[Outcome, Decimal]]:  # fmt: skip
     """Per entitlement: the engine's outcome for its household and programme on the month's first day, and the
-    reserve-fund advance of that month for its case (deducted from what the month pays, as the payroll does)."""
+    reserve-fund advance of that month for its case (deducted from what the month pays, as the payroll does).
+    ``programme``: evaluate that engine programme instead of each entitlement's own (no advance deducted)."""
     from jiuzhu.registry.models import Household
     from jiuzhu.registry.policy_input import household_inputs
 
@@ -77,12 +79,12 @@ def outcomes(entitlements: list[Entitlement], month: dt.date) -> dict[int, tuple
     inputs = {pk_of[d["id"]]: d for d in household_inputs(households, on=month)}
     by_prog: dict[str, set[int]] = defaultdict(set)
     for e in entitlements:
-        by_prog[e.programme].add(e.household_id)
+        by_prog[programme or e.programme].add(e.household_id)
     res = {p: evaluate_households({pk: inputs[pk] for pk in pks if pk in inputs}, month, p) for p, pks in by_prog.items()}
-    advances = _advances({e.case_id for e in entitlements if e.case_id}, month)
+    advances: dict[int, tuple[Decimal, list[int]]] = {} if programme else _advances({e.case_id for e in entitlements if e.case_id}, month)
     out = {}
     for e in entitlements:
-        o = res[e.programme].get(e.household_id, Outcome("not_evaluable", detail=_("该户在当月没有在册成员")))
+        o = res[programme or e.programme].get(e.household_id, Outcome("not_evaluable", detail=_("该户在当月没有在册成员")))
         adv = advances.get(e.case_id, (ZERO, []))[0] if e.case_id else ZERO
         out[e.pk] = (o, adv)
     return out

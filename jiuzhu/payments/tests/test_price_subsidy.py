@@ -1,0 +1,52 @@
+"""价格临时补贴: a CPI figure at or above the trigger entered for a month pays the month's subsidy to the recipients
+of 低保 / 特困 / children's allowance, once per household and month, by hand to the 分; below the trigger, nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import jiuzhu.policy.rules  # noqa: F401  (declares the parameter keys)
+from jiuzhu.payments import services, subsidy
+from jiuzhu.payments.models import PayrollRun
+from jiuzhu.policyadmin import services as policy
+from jiuzhu.testing.fixtures import COUNTY, TOWN_A
+
+from .kit import decide, paid_twice, sync
+from .test_adjustments import JAN, MAR, family
+
+pytestmark = pytest.mark.django_db
+
+
+def enter_cpi(admin, value: str, month=MAR) -> None:
+    policy.save_change(actor=admin, key="stats.cpi_yoy", scope="61", value=value, effective_from=month,
+                       source="陕西省统计局 2026年2月份居民消费价格", confidence="H")  # fmt: skip
+
+
+def test_price_subsidy_paid_once_when_cpi_reaches_the_trigger(personas):
+    cw, rv = personas.caseworker_a, personas.reviewer
+    h = family(cw, wage="301.37")
+    decide(h, start=JAN)
+    family(cw, size=2, wage="5000.00")  # no entitlement: no subsidy
+    sync()
+    enter_cpi(personas.policy_admin, "0.034")  # 3.4 % < 3.5 %: not triggered
+    with pytest.raises(services.Refused):
+        subsidy.generate_price_subsidy(TOWN_A, MAR, cw)
+    enter_cpi(personas.policy_admin, "0.041")  # a later entry for the same month: 4.1 % ≥ 3.5 %
+    assert subsidy.cpi(TOWN_A, MAR)["triggered"]
+    run = subsidy.generate_price_subsidy(TOWN_A, MAR, cw)
+    # 3 members of a 低保 household, rural standard 610.00 × 4.1 % = 25.01 each; 3 × 25.01 = 75.03
+    assert run.programme == "price_subsidy" and run.status == "generated"
+    assert [(ln.household_id, ln.amount, ln.programme) for ln in run.lines.all()] == [(h.pk, Decimal("75.03"), "price_subsidy")]
+    assert run.total_amount == Decimal("75.03")
+    # the same request: the same run; a county run for the same month pays the household nothing more
+    assert subsidy.generate_price_subsidy(TOWN_A, MAR, cw) == run
+    county = subsidy.generate_price_subsidy(COUNTY, MAR, rv)
+    assert county.line_count == 0 and county.skips.get().reason == "already_paid"
+    # maker ≠ checker
+    with pytest.raises(services.Forbidden):
+        services.approve(run, cw)
+    services.approve(run, rv)
+    assert PayrollRun.objects.filter(programme="price_subsidy").count() == 2
+    assert paid_twice() == []
