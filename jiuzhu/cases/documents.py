@@ -610,3 +610,41 @@ def build_review_notice(review: Any, *, verify_at: str = "/verify/") -> Doc:
                verification_code=display_code(review.notice_code), issued_on=review.notice_issued_on, blocks=blocks,
                signature_lines=[_("签收人")], seal=True, watermark=_("演示数据") if settings.DEMO_MODE else "",
                verify_at=verify_at)  # fmt: skip
+
+
+def build_exit_end_notice(review: Any, *, on: dt.date, verify_at: str = "/verify/") -> Doc:
+    """停发通知书 at the end of a 渐退 (printed by the township in the exit's last month): the 低保 stops after the
+    last month of the exit. ``Unavailable`` unless the review put the household into 渐退. Its code is derived
+    from the review (stable, keyed), like the review notice's."""
+    from jiuzhu.core.pdf import make_verification_code
+
+    if review.outcome != "gradual_exit" or review.last_paid_month is None or review.status != "done":
+        raise Unavailable("exit_end")
+    e = review.entitlement
+    recipient = e.recipient.name if e is not None else review.household.head_name
+    last = review.last_paid_month
+    stop = dt.date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    programme = str(Programme(review.programme).label)
+    items: list[tuple[str, str]] = [
+        (_("救助项目"), programme), (_("户编号"), review.household.household_no),
+        (_("渐退月数"), _("%(n)d个月") % {"n": review.exit_months or 0}),
+        (_("最后发放月份"), _month(last)), (_("停发月份"), _month(stop)),
+    ]  # fmt: skip
+    blocks: list[Block] = [
+        Para(_("%(n)s：") % {"n": recipient}, indent=False),
+        Para(_("经%(d)s复核，您家庭按低保渐退政策继续领取低保金%(k)d个月，渐退期至%(l)s届满，自%(m)s起停止发放低保金。")
+             % {"d": _date(review.completed_on), "k": review.exit_months or 0, "l": _month(last), "m": _month(stop)}),  # fmt: skip
+        Fields(items),
+    ]
+    if review.other_programmes:
+        blocks += [Heading(_("可继续申请的救助")),
+                   Para(_("按复核时的家庭情况，您家庭可能符合：%(l)s。可向乡镇（街道）申请。")
+                        % {"l": "、".join(str(o.get("label", o.get("programme"))) for o in review.other_programmes)})]  # fmt: skip
+    blocks += [Heading(_("权利告知")),
+               Para(_("如对本决定不服，可以自收到本通知书之日起六十日内向%(gov)s人民政府申请行政复议，或者自收到本通知书"
+                      "之日起六个月内依法向人民法院提起行政诉讼。") % {"gov": _division_name(review.area_code[:6])})]  # fmt: skip
+    code = make_verification_code("review", str(review.pk), "exit_end").replace("-", "")
+    return Doc(title=_("%(p)s停发通知书") % {"p": programme}, authority=_review_authority(review),
+               case_no=f"FH-{review.household.household_no}-{review.pk}", verification_code=display_code(code),
+               issued_on=on, blocks=blocks, signature_lines=[_("签收人")], seal=True,
+               watermark=_("演示数据") if settings.DEMO_MODE else "", verify_at=verify_at)  # fmt: skip

@@ -16,6 +16,7 @@ urlpatterns = [
     path("cases/reviews/schedule/", views_dynamic.review_schedule, name="reviews_schedule"),
     path("cases/reviews/<int:pk>/", views_dynamic.review_detail, name="review"),
     path("cases/reviews/<int:pk>/notice.pdf", views_dynamic.review_notice, name="review_notice"),
+    path("cases/reviews/<int:pk>/exit-end.pdf", views_dynamic.review_exit_end_notice, name="review_exit_end"),
     path("cases/<int:pk>/", views.case_detail, name="detail"),
     path("cases/<int:pk>/act/<slug:action>/", views.case_action, name="action"),
 ]

@@ -149,3 +149,17 @@ def review_notice(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     audit_record(action="review.notice_printed", actor=request.user, obj=review)
     return render_response(doc, documents.review_filename(review))
+
+
+@login_required
+@require_GET
+def review_exit_end_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    """停发通知书 at the end of a 渐退 (the township prints it in the exit's last month)."""
+    review = _review(request, pk)
+    try:
+        doc = documents.build_exit_end_notice(review, on=timezone.localdate(),
+                                              verify_at=request.build_absolute_uri(reverse("case_documents:verify")))  # fmt: skip
+    except documents.Unavailable as exc:
+        raise Http404 from exc
+    audit_record(action="review.notice_printed", actor=request.user, obj=review, detail={"kind": "exit_end"})
+    return render_response(doc, f"FH-{review.household.household_no}-{review.pk}-{doc.title}.pdf")

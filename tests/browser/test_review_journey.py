@@ -64,6 +64,9 @@ def test_caseworker_completes_a_review_with_gradual_exit_and_prints_the_notice(s
     assert r.status == 200 and r.headers["content-type"] == "application/pdf" and r.body()[:5] == b"%PDF-"
     text = text_of(r.body()).replace("\n", "")
     assert "低保渐退通知书" in text and "12个月" in text and "户主已在县城就业" in text
+    href = cw.locator("[data-testid=review-exit-notice]").get_attribute("href")
+    r = cw.request.get(href)
+    assert r.status == 200 and "停发通知书" in text_of(r.body()).replace("\n", "")
 
     done = Review.objects.get(pk=review.pk)
     assert (done.status, done.outcome, done.exit_months) == ("done", "gradual_exit", 12)

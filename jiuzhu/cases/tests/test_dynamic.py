@@ -107,6 +107,11 @@ def test_acceptance_6_review_income_above_the_line_gradual_exit_then_stop(person
     # the notice: 渐退 months, the last month paid, the parameter's source
     text = text_of(render(build_review_notice(done), compress=False)).replace("\n", "")
     assert "低保渐退通知书" in text and "12个月" in text and "2027年3月" in text and "陕民发" in text
+    # and the 停发通知书 when the exit ends: 低保 stops from April 2027
+    from jiuzhu.cases.documents import build_exit_end_notice
+
+    end = text_of(render(build_exit_end_notice(done, on=dt.date(2027, 3, 10)), compress=False)).replace("\n", "")
+    assert "最低生活保障停发通知书" in end and "自2027年4月起停止发放低保金" in end and "2027年3月" in end
     assert AuditEvent.objects.filter(action="review.completed").exists()
     assert AuditEvent.objects.filter(action="entitlement.gradual_exit").exists()
     # no new scheduled cycle for a household already leaving; the old one is done
@@ -296,6 +301,8 @@ def test_pages_queue_review_outcome_and_notice(personas):
     pdf = c.get(f"/cases/reviews/{review.pk}/notice.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert "低保渐退通知书" in text_of(pdf.content)
+    end = c.get(f"/cases/reviews/{review.pk}/exit-end.pdf")
+    assert end.status_code == 200 and "停发通知书" in text_of(end.content)
     # another township's caseworker and the supervisor get the 404 of a missing review
     for other in (personas.caseworker_b, personas.supervisor):
         o = Client()
