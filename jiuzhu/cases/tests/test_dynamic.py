@@ -328,3 +328,24 @@ def test_reviews_schedule_command(personas):
     assert "0 new review(s), 1 still open" in out.getvalue()
     with pytest.raises(CommandError):
         call_command("reviews_schedule", "--area", "61x")
+
+
+def test_pages_in_english(personas):
+    from django.test import Client
+
+    cw = personas.caseworker_a
+    h = granted(cw, villages(TOWN_A)[0])
+    sync()
+    dynamic.schedule_reviews(TOWN_A, dt.date.today(), cw)
+    review = Review.objects.get(household=h)
+    Review.objects.filter(pk=review.pk).update(due_on=dt.date.today())
+    c = Client()
+    c.force_login(cw)
+    c.cookies["django_language"] = "en"
+    page = c.get("/cases/reviews/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Generate review tasks" in page and "Scheduled review" in page
+    assert "生成复核任务" not in page and "定期复核" not in page and "动态管理复核" not in page
+    c.post(f"/cases/reviews/{review.pk}/", {"action": "verify"}, HTTP_ACCEPT_LANGUAGE="en")
+    page = c.get(f"/cases/reviews/{review.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Proposed outcome" in page and "Complete the review" in page and "Review verification" in page
+    assert "建议复核结果" not in page and "办结复核" not in page and "复核核对" not in page
