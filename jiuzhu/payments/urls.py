@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_adjust
 
 app_name = "payments"
 
@@ -15,4 +15,9 @@ urlpatterns = [
     path("runs/<int:pk>/export/<str:fmt>/", views.run_export, name="run_export"),
     path("runs/<int:pk>/reissue/", views.run_reissue, name="run_reissue"),
     path("returns/", views.return_upload, name="returns"),
+    path("standards/", views_adjust.standard_list, name="standards"),
+    path("standards/new/", views_adjust.standard_new, name="standard_new"),
+    path("standards/<int:pk>/", views_adjust.standard_detail, name="standard"),
+    path("standards/<int:pk>/approve/", views_adjust.standard_approve, name="standard_approve"),
+    path("adjust/", views_adjust.adjust, name="adjust"),
 ]

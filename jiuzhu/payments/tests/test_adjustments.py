@@ -209,3 +209,29 @@ def test_recovery_without_fraud_has_no_fine(personas):
         adjustments.create_recovery(e, cw, first_month=JAN, last_month=JAN, reason="复核")
     r = adjustments.create_recovery(e, cw, first_month=JAN, last_month=JAN, reason="死亡未报告", not_entitled=True)
     assert (r.overpaid, r.fine, r.total, r.fine_multiple) == (Decimal("1220.00"), 0, Decimal("1220.00"), None)
+
+
+def test_adjust_page_makes_a_back_pay_run_and_refuses_other_roles(client, personas):
+    from django.urls import reverse
+
+    cw, rv = personas.caseworker_a, personas.reviewer
+    regular(cw, rv, JAN)
+    h = family(cw, wage="301.37")
+    decide(h, start=JAN)
+    sync()
+    client.force_login(personas.policy_admin)
+    assert client.get(reverse("payments:adjust")).status_code == 403
+    assert client.get(reverse("payments:standards")).status_code == 403
+    client.force_login(cw)
+    r = client.get(reverse("payments:adjust"))
+    assert r.status_code == 200 and "生成补发批次" in r.content.decode()
+    r = client.post(reverse("payments:adjust"), {"bp-area": TOWN_A, "bp-through": "2026-01", "bp-programme": "all",
+                                                 "backpay": "1"})  # fmt: skip
+    run = PayrollRun.objects.get(kind="backpay")
+    assert r.status_code == 302 and r["Location"] == reverse("payments:run", args=[run.pk])
+    assert run.total_amount == Decimal("1528.63")  # January: 610.00 × 3 − 301.37
+    r = client.post(reverse("payments:adjust"), {"bp-area": TOWN_A, "bp-through": "2026-01", "bp-programme": "all",
+                                                 "backpay": "1"}, follow=True)  # fmt: skip
+    assert "没有可以补发的月份" in r.content.decode() and PayrollRun.objects.filter(kind="backpay").count() == 1
+    r = client.get(reverse("payments:run", args=[run.pk]))
+    assert r.status_code == 200

@@ -1,0 +1,188 @@
+"""Pages for 调标 reviews, 补发 and 价格临时补贴 (the web face of ``standards``, ``adjustments`` and ``subsidy``), for
+officers with the payment permission. As on the payroll pages, the services check the permission, the area and
+maker ≠ checker; their refusals become messages; a review outside the user's area is a 404 like a missing one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jiuzhu.accounts import roles
+from jiuzhu.core.scoping import can, get_scoped_or_404
+from jiuzhu.web.forms import bootstrap
+
+from . import adjustments, services, standards, subsidy
+from .forms import PROGRAMME_CHOICES, area_choices
+from .models import StandardChange
+
+
+def _need_pay(request: HttpRequest) -> None:
+    if not can(request.user, roles.PAY):
+        raise PermissionDenied
+
+
+def _refusal(request: HttpRequest, e: services.PaymentError) -> None:
+    for m in e.messages or [str(e)]:
+        messages.warning(request, m)
+
+
+def _month(raw: str, label: str) -> dt.date:
+    try:
+        m = dt.date.fromisoformat(f"{(raw or '').strip()}-01")
+    except ValueError:
+        raise forms.ValidationError(_("请按“年-月”填写%(f)s，如 2026-01。") % {"f": label}) from None
+    if not 2000 <= m.year <= timezone.localdate().year + 1:
+        raise forms.ValidationError(_("月份超出范围。"))
+    return m
+
+
+class _AreaForm(forms.Form):
+    area = forms.ChoiceField(label=_l("区域"))
+
+    def __init__(self, *args: Any, user: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        area: Any = self.fields["area"]
+        area.choices = area_choices(user)
+        self.initial.setdefault("area", getattr(user, "area_id", ""))
+        bootstrap(self)
+
+
+class StandardForm(_AreaForm):
+    effective_month = forms.CharField(label=_l("调标生效月份"), widget=forms.TextInput(attrs={"type": "month"}))
+    through = forms.CharField(label=_l("测算截至月份"), widget=forms.TextInput(attrs={"type": "month"}),
+                              help_text=_l("默认本月"), required=False)  # fmt: skip
+
+    def clean_effective_month(self) -> dt.date:
+        return _month(self.cleaned_data.get("effective_month", ""), str(_l("调标生效月份")))
+
+    def clean_through(self) -> dt.date | None:
+        raw = self.cleaned_data.get("through", "")
+        return _month(raw, str(_l("测算截至月份"))) if raw else None
+
+
+class BackpayForm(_AreaForm):
+    through = forms.CharField(label=_l("补发截至月份"), widget=forms.TextInput(attrs={"type": "month"}), required=False,
+                              help_text=_l("默认：已生成发放名册的最近月份"))  # fmt: skip
+    programme = forms.ChoiceField(label=_l("救助项目"), choices=PROGRAMME_CHOICES)
+
+    def clean_through(self) -> dt.date | None:
+        raw = self.cleaned_data.get("through", "")
+        return _month(raw, str(_l("补发截至月份"))) if raw else None
+
+
+class PriceForm(_AreaForm):
+    month = forms.CharField(label=_l("发放月份"), widget=forms.TextInput(attrs={"type": "month"}))
+
+    def clean_month(self) -> dt.date:
+        return _month(self.cleaned_data.get("month", ""), str(_l("发放月份")))
+
+
+# --- 调标 -----------------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def standard_list(request: HttpRequest) -> HttpResponse:
+    _need_pay(request)
+    rows = StandardChange.objects.restrict(request.user, roles.PAY).select_related("made_by", "approved_by")[:50]
+    return render(request, "payments/standards.html", {"rows": rows, "form": StandardForm(user=request.user)})
+
+
+@login_required
+@require_POST
+def standard_new(request: HttpRequest) -> HttpResponse:
+    _need_pay(request)
+    form = StandardForm(request.POST, user=request.user)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            c = standards.preview_standard_change(d["area"], d["effective_month"], request.user, through=d["through"])
+        except services.PaymentError as e:
+            _refusal(request, e)
+        else:
+            return redirect("payments:standard", pk=c.pk)
+    rows = StandardChange.objects.restrict(request.user, roles.PAY).select_related("made_by", "approved_by")[:50]
+    return render(request, "payments/standards.html", {"rows": rows, "form": form}, status=400)
+
+
+@login_required
+@require_GET
+def standard_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    c = get_scoped_or_404(StandardChange.objects.select_related("made_by", "approved_by", "job", "backpay_run"),
+                          request.user, roles.VIEW, pk=pk)  # fmt: skip
+    _need_pay(request)
+    labels = dict(PROGRAMME_CHOICES)
+    rows = [r | {"label": labels.get(r["programme"], r["programme"]), "count": len(r["months"])} for r in c.rows]
+    months = sum(len(r["months"]) for r in c.rows)
+    return render(request, "payments/standard.html", {
+        "c": c, "rows": rows, "months": months, "is_maker": request.user.pk == c.made_by_id,
+        "can_approve": c.status == StandardChange.Status.PREVIEWED and request.user.pk != c.made_by_id,
+        "net": c.backpay_total - c.shortfall_total if c.backpay_total is not None else Decimal("0"),
+    })  # fmt: skip
+
+
+@login_required
+@require_POST
+def standard_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    c = get_scoped_or_404(StandardChange.objects.all(), request.user, roles.VIEW, pk=pk)
+    _need_pay(request)
+    try:
+        run = standards.approve_standard_change(c, request.user)
+    except services.PaymentError as e:
+        _refusal(request, e)
+        return redirect("payments:standard", pk=c.pk)
+    if run is None:
+        messages.info(request, _("已审核：没有需要补发的差额。"))
+        return redirect("payments:standard", pk=c.pk)
+    messages.success(request, _("已审核，补发批次已生成，可导出银行文件。"))
+    return redirect("payments:run", pk=run.pk)
+
+
+# --- 补发, 价格临时补贴 -------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def adjust(request: HttpRequest) -> HttpResponse:
+    """One page with two forms: 补发 (a back-pay run of the months owed) and 价格临时补贴 (the month's subsidy)."""
+    _need_pay(request)
+    user: Any = request.user
+    backpay_form = BackpayForm(user=user, prefix="bp")
+    price_form = PriceForm(user=user, prefix="ps", initial={"month": timezone.localdate().strftime("%Y-%m")})
+    status = 200
+    if request.method == "POST":
+        try:
+            if "backpay" in request.POST:
+                backpay_form = BackpayForm(request.POST, user=user, prefix="bp")
+                if backpay_form.is_valid():
+                    d = backpay_form.cleaned_data
+                    res = adjustments.backpay(d["area"], user, through=d["through"], programme=d["programme"])
+                    for s in res.skipped[:20]:
+                        messages.info(request, _("待遇 %(e)s，%(m)s：%(r)s") % {"e": s["entitlement"], "m": s["month"],
+                                                                            "r": s["reason"]})  # fmt: skip
+                    if res.run is not None:
+                        return redirect("payments:run", pk=res.run.pk)
+                    messages.info(request, _("没有可以补发的月份。"))
+            elif "price" in request.POST:
+                price_form = PriceForm(request.POST, user=user, prefix="ps")
+                if price_form.is_valid():
+                    d = price_form.cleaned_data
+                    run = subsidy.generate_price_subsidy(d["area"], d["month"], user)
+                    return redirect("payments:run", pk=run.pk)
+        except services.PaymentError as e:
+            _refusal(request, e)
+        status = 400 if (backpay_form.errors or price_form.errors) else 200
+    return render(request, "payments/adjust.html", {"backpay_form": backpay_form, "price_form": price_form},
+                  status=status)  # fmt: skip
