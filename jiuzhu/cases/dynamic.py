@@ -341,8 +341,16 @@ def gradual_exit_months(area_code: str, month: dt.date) -> tuple[int, dict[str, 
 
 
 def current_amount(review: Review) -> Decimal:
+    """What the household is paid now: the engine's amount on the entitlement's latest regular payroll line (the
+    payroll pays the engine's amount, which may differ from the decided one), else the decided amount."""
+    from jiuzhu.payments.models import PayrollLine
+
     e = review.entitlement
-    return e.amount if e is not None else Decimal("0.00")
+    if e is None:
+        return Decimal("0.00")
+    paid = (PayrollLine.objects.filter(entitlement=e, seq=0).exclude(status=PayrollLine.Status.CANCELLED)
+            .order_by("-month", "-pk").values_list("engine_amount", flat=True).first())  # fmt: skip
+    return paid if paid is not None else e.amount
 
 
 def propose(review: Review, run: Any, on: dt.date) -> dict[str, Any]:
@@ -435,7 +443,7 @@ def complete_review(review: Review, *, actor: Any, on: dt.date, reasons: str = "
         lifecycle.change_amount(e, review.amount_after, month, actor=actor, reason=why)
     elif got == Review.Outcome.GRADUAL_EXIT:
         review.exit_months = p["exit_months"]
-        lifecycle.start_gradual_exit(e, month, p["exit_months"], actor=actor, reason=why)
+        lifecycle.start_gradual_exit(e, month, p["exit_months"], actor=actor, reason=why, amount=review.amount_after)
         review.last_paid_month = lifecycle.add_months(month, p["exit_months"] - 1)
     elif got == Review.Outcome.STOP and review.programme == "tekun":
         review.status = Review.Status.PUBLICITY

@@ -115,21 +115,24 @@ def change_amount(entitlement: Entitlement, amount: Decimal, month: dt.date, *, 
                              "reason": reason[:200]})  # fmt: skip
 
 
-def start_gradual_exit(entitlement: Entitlement, month: dt.date, months: int, *, actor: Any,
-                       reason: str) -> Entitlement:  # fmt: skip
+def start_gradual_exit(entitlement: Entitlement, month: dt.date, months: int, *, actor: Any, reason: str,
+                       amount: Decimal | None = None) -> Entitlement:  # fmt: skip
     """渐退 for ``months`` months from ``month``: paid through ``month + months - 1``, then stopped. The household
     is marked as receiving 低保 at the entitlement's amount with no exit month used, so the engine evaluates each
-    of those months as a 渐退 month (its ``dibao_gradual_exit``)."""
+    of those months as a 渐退 month (its ``dibao_gradual_exit``). ``amount``: what the exit keeps paying (the
+    amount paid now; default the entitlement's), recorded on the entitlement too."""
     if months < 1:
         raise LifecycleError("a gradual exit lasts at least one month")
     month = first_of(month)
     with transaction.atomic():
         e = _locked(entitlement)
         _end(e, add_months(month, months - 1))
+        if amount is not None:
+            e.amount = Decimal(amount).quantize(Decimal("0.01"))
         _mark_dibao(e, amount=e.amount, exit_used=0)
-        return _save(e, ["status", "end_month"], actor=actor, action="gradual_exit",
+        return _save(e, ["status", "end_month", "amount"], actor=actor, action="gradual_exit",
                      detail={"from": month.isoformat(), "months": months, "last": e.end_month.isoformat()
-                             if e.end_month else None, "reason": reason[:200]})  # fmt: skip
+                             if e.end_month else None, "amount": str(e.amount), "reason": reason[:200]})  # fmt: skip
 
 
 def change_recipient(entitlement: Entitlement, person: Any, *, actor: Any, reason: str) -> Entitlement:

@@ -91,6 +91,8 @@ def test_acceptance_6_review_income_above_the_line_gradual_exit_then_stop(person
     # Shaanxi's dibao.gradual_exit_months (12, M) from the parameter pack, resolved for the household's village
     assert done.exit_months == 12 and done.engine["parameter"]["scope"] == "610000"
     assert done.effective_month == APRIL and done.last_paid_month == dt.date(2027, 3, 1)
+    # the exit keeps paying what the household was paid (the engine's January amount, not the decided 500.00)
+    assert done.amount_before == before.amount != Decimal("500.00")
     assert (
         done.verification_run.purpose == "review"
         and done.verification_run.findings.filter(kind="wage").exists()
@@ -101,7 +103,7 @@ def test_acceptance_6_review_income_above_the_line_gradual_exit_then_stop(person
     # the payroll of the following months: the same amount during the exit, then nothing
     for month in (APRIL, dt.date(2026, 9, 1), dt.date(2027, 3, 1)):
         got = line(month, h, cw)
-        assert got is not None and got.amount == Decimal("500.00") == done.amount_after, month
+        assert got is not None and got.amount == before.amount == done.amount_after, month
     assert line(dt.date(2027, 4, 1), h, cw) is None
     assert not pay.in_scope(TOWN_A, dt.date(2027, 4, 1), "dibao").filter(pk=e.pk).exists()
     # the notice: 渐退 months, the last month paid, the parameter's source

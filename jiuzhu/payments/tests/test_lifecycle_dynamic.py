@@ -58,6 +58,10 @@ def test_gradual_exit_pays_n_months_then_stops(personas, ent):
     assert econ.current_dibao and econ.current_dibao_amount == e.amount and econ.gradual_exit_months_used == 0
     with pytest.raises(lifecycle.LifecycleError):
         lifecycle.start_gradual_exit(e, dt.date(2026, 4, 1), 0, actor=personas.caseworker_a, reason="x")
+    e = lifecycle.start_gradual_exit(e, dt.date(2026, 4, 1), 3, actor=personas.caseworker_a, reason="x",
+                                     amount=Decimal("431.5"))  # fmt: skip
+    assert (e.end_month, e.amount) == (dt.date(2026, 6, 1), Decimal("431.50"))
+    assert HouseholdEconomy.objects.get(household_id=e.household_id).current_dibao_amount == Decimal("431.50")
 
 
 def test_suspend_and_resume(personas, ent):
