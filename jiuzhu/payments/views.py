@@ -25,7 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -269,7 +269,7 @@ def run_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """One of the run's files (the first export marks the run exported; later ones give the same bytes)."""
     run = _scoped_run(request, pk)
     if fmt not in CONTENT_TYPES:
-        raise PermissionDenied
+        raise Http404
     try:
         bundle = exports.export(run, request.user)
     except services.PaymentError as e:

@@ -210,3 +210,31 @@ def test_pages_in_english(personas, world):
         page = cw.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert text in page, path
         assert "生成发放名册" not in page and "发放批次" not in page and "银行回盘" not in page, path
+
+
+def test_an_interrupted_run_shows_its_progress_and_is_resumed(personas, world):
+    from jiuzhu.payments import services
+
+    class Crash(Exception):
+        pass
+
+    def crash(run, n):
+        raise Crash
+
+    with pytest.raises(Crash):
+        services.generate(area_code=TOWN_A, month=MONTH, programme="all", actor=personas.caseworker_a, chunk_size=1,
+                          after_chunk=crash)  # fmt: skip
+    run = PayrollRun.objects.get()
+    assert run.status == "generating"
+    cw = client(personas.caseworker_a)
+    page = cw.get(f"/payments/runs/{run.pk}/").content.decode()
+    assert 'data-testid="run-progress"' in page and f"/payments/runs/{run.pk}/progress/" in page
+    assert 'data-testid="resume"' in page and 'data-testid="approve"' not in page
+    r = cw.get(f"/payments/runs/{run.pk}/progress/", HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and "HX-Refresh" not in r and 'hx-trigger="every 1s"' in r.content.decode()
+    assert cw.post(f"/payments/runs/{run.pk}/resume/")["Location"] == f"/payments/runs/{run.pk}/"
+    run.refresh_from_db()
+    assert run.status == "generated" and PayrollRun.objects.count() == 1
+    r = cw.get(f"/payments/runs/{run.pk}/progress/", HTTP_HX_REQUEST="true")
+    assert r["HX-Refresh"] == "true" and "hx-trigger" not in r.content.decode()
+    assert cw.post(f"/payments/runs/{run.pk}/export/pdf/").status_code == 404
