@@ -132,10 +132,10 @@ def interval_for(entitlement: Any, on: dt.date) -> tuple[int, str]:
 
 def schedule_reviews(area_code: str, on: dt.date, actor: Any = None) -> dict[str, int]:
     """One open scheduled review per paying 低保/特困 entitlement of the area (idempotent). Returns counts."""
-    counts = {"created": 0, "open": 0, "deaths": 0}
+    counts = {"created": 0, "open": 0, "deaths": 0, "closed": 0}
     for e in paying(area_code, on).filter(programme__in=REVIEWED).select_related("household").order_by("pk"):
         mine = Review.objects.filter(entitlement=e, kind=Review.Kind.SCHEDULED)
-        if mine.exclude(status=Review.Status.DONE).exists():
+        if mine.filter(status__in=[Review.Status.OPEN, Review.Status.PUBLICITY]).exists():
             counts["open"] += 1
             continue
         if e.end_month is not None:  # already leaving (渐退 or stopped later): no new cycle
@@ -153,15 +153,25 @@ def schedule_reviews(area_code: str, on: dt.date, actor: Any = None) -> dict[str
         except IntegrityError:  # made by a concurrent call
             counts["open"] += 1
     counts["deaths"] = len(scan_deaths(area_code, on, actor))
-    if counts["created"] or counts["deaths"]:
+    counts["closed"] = close_unneeded(area_code, on)
+    if counts["created"] or counts["deaths"] or counts["closed"]:
         audit_record(action="review.scheduled", actor=actor, object_type="cases.review", object_area=area_code,
                      detail={"area": area_code, "on": on.isoformat(), **counts})  # fmt: skip
     return counts
 
 
+def close_unneeded(area_code: str, on: dt.date) -> int:
+    """Open reviews whose entitlement pays no more (stopped by a death, another review, a new decision) are closed
+    with the reason: there is nothing left to review."""
+    still = paying(area_code, on).values("pk")
+    qs = (Review.objects.filter(area_code__startswith=area_code, status=Review.Status.OPEN, entitlement__isnull=False)
+          .exclude(entitlement_id__in=still))  # fmt: skip
+    return qs.update(status=Review.Status.CLOSED, reasons=_("发放资格已终止，无需复核"), completed_on=on)
+
+
 def queue(user: Any, on: dt.date, *, soon_days: int = 30) -> QuerySet[Review]:
     """The user's open reviews due within ``soon_days`` or overdue, the most urgent first."""
-    qs = Review.objects.restrict(user, "view_names").exclude(status=Review.Status.DONE)
+    qs = Review.objects.restrict(user, "view_names").exclude(status__in=[Review.Status.DONE, Review.Status.CLOSED])
     return (
         qs.filter(due_on__lte=on + dt.timedelta(days=soon_days))
         .select_related("household")

@@ -454,6 +454,7 @@ class Review(models.Model):
         OPEN = "open", _("待复核")
         PUBLICITY = "publicity", _("终止公示中")
         DONE = "done", _("已完成")
+        CLOSED = "closed", _("无需复核")  # the entitlement stopped before the review was done
 
     class Outcome(models.TextChoices):
         NONE = "", _("未完成")

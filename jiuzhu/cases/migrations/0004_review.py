@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 ('interval_months', models.PositiveSmallIntegerField(default=0)),
                 ('interval_rule', models.CharField(blank=True, default='', max_length=200)),
                 ('due_on', models.DateField(verbose_name='复核期限')),
-                ('status', models.CharField(choices=[('open', '待复核'), ('publicity', '终止公示中'), ('done', '已完成')], default='open', max_length=16, verbose_name='状态')),
+                ('status', models.CharField(choices=[('open', '待复核'), ('publicity', '终止公示中'), ('done', '已完成'), ('closed', '无需复核')], default='open', max_length=16, verbose_name='状态')),
                 ('outcome', models.CharField(blank=True, choices=[('', '未完成'), ('no_change', '维持不变'), ('increase', '增发'), ('decrease', '减发'), ('gradual_exit', '渐退'), ('stop', '停发')], default='', max_length=16, verbose_name='复核结果')),
                 ('reasons', models.TextField(blank=True, default='', verbose_name='理由')),
                 ('engine', models.JSONField(blank=True, default=dict)),

@@ -216,6 +216,10 @@ def test_a_death_in_the_registry_or_a_funeral_record_is_picked_up(personas):
     e = Entitlement.objects.get(household=alone)
     assert (e.status, e.end_month) == ("stopped", dt.date(2026, 3, 1))
     assert line(APRIL, alone, cw, "tekun") is None
+    # the 特困 person's scheduled review has nothing left to review once the support has ended
+    assert dynamic.schedule_reviews(TOWN_A, APRIL, cw)["closed"] == 1
+    review.refresh_from_db()
+    assert review.status == "closed" and review not in dynamic.queue(cw, dt.date(2027, 6, 1))
 
 
 def test_three_refused_job_offers_take_out_the_persons_own_share(personas):
@@ -324,7 +328,8 @@ def test_reviews_schedule_command(personas):
     sync()
     out = StringIO()
     call_command("reviews_schedule", "--area", TOWN_A, "--date", "2026-03-13", "--json", stdout=out)
-    assert json.loads(out.getvalue()) == {"area": TOWN_A, "date": "2026-03-13", "created": 1, "open": 0, "deaths": 0}
+    assert json.loads(out.getvalue()) == {"area": TOWN_A, "date": "2026-03-13", "created": 1, "open": 0, "deaths": 0,
+                                              "closed": 0}
     out = StringIO()
     call_command("reviews_schedule", "--area", TOWN_A, "--date", "2026-03-13", stdout=out)
     assert "0 new review(s), 1 still open" in out.getvalue()
