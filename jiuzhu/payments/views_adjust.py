@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiuzhu.accounts import roles
@@ -49,7 +49,7 @@ def _month(raw: str, label: str) -> dt.date:
 
 
 class _AreaForm(forms.Form):
-    area = forms.ChoiceField(label=_l("区域"))
+    area = forms.ChoiceField(label=gettext_lazy("区域"))
 
     def __init__(self, *args: Any, user: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -60,33 +60,33 @@ class _AreaForm(forms.Form):
 
 
 class StandardForm(_AreaForm):
-    effective_month = forms.CharField(label=_l("调标生效月份"), widget=forms.TextInput(attrs={"type": "month"}))
-    through = forms.CharField(label=_l("测算截至月份"), widget=forms.TextInput(attrs={"type": "month"}),
-                              help_text=_l("默认本月"), required=False)  # fmt: skip
+    effective_month = forms.CharField(label=gettext_lazy("调标生效月份"), widget=forms.TextInput(attrs={"type": "month"}))
+    through = forms.CharField(label=gettext_lazy("测算截至月份"), widget=forms.TextInput(attrs={"type": "month"}),
+                              help_text=gettext_lazy("默认本月"), required=False)  # fmt: skip
 
     def clean_effective_month(self) -> dt.date:
-        return _month(self.cleaned_data.get("effective_month", ""), str(_l("调标生效月份")))
+        return _month(self.cleaned_data.get("effective_month", ""), str(gettext_lazy("调标生效月份")))
 
     def clean_through(self) -> dt.date | None:
         raw = self.cleaned_data.get("through", "")
-        return _month(raw, str(_l("测算截至月份"))) if raw else None
+        return _month(raw, str(gettext_lazy("测算截至月份"))) if raw else None
 
 
 class BackpayForm(_AreaForm):
-    through = forms.CharField(label=_l("补发截至月份"), widget=forms.TextInput(attrs={"type": "month"}), required=False,
-                              help_text=_l("默认：已生成发放名册的最近月份"))  # fmt: skip
-    programme = forms.ChoiceField(label=_l("救助项目"), choices=PROGRAMME_CHOICES)
+    through = forms.CharField(label=gettext_lazy("补发截至月份"), widget=forms.TextInput(attrs={"type": "month"}), required=False,
+                              help_text=gettext_lazy("默认：已生成发放名册的最近月份"))  # fmt: skip
+    programme = forms.ChoiceField(label=gettext_lazy("救助项目"), choices=PROGRAMME_CHOICES)
 
     def clean_through(self) -> dt.date | None:
         raw = self.cleaned_data.get("through", "")
-        return _month(raw, str(_l("补发截至月份"))) if raw else None
+        return _month(raw, str(gettext_lazy("补发截至月份"))) if raw else None
 
 
 class PriceForm(_AreaForm):
-    month = forms.CharField(label=_l("发放月份"), widget=forms.TextInput(attrs={"type": "month"}))
+    month = forms.CharField(label=gettext_lazy("发放月份"), widget=forms.TextInput(attrs={"type": "month"}))
 
     def clean_month(self) -> dt.date:
-        return _month(self.cleaned_data.get("month", ""), str(_l("发放月份")))
+        return _month(self.cleaned_data.get("month", ""), str(gettext_lazy("发放月份")))
 
 
 # --- 调标 -----------------------------------------------------------------------------------------------------------

@@ -114,3 +114,18 @@ def test_preview_page_lists_differences_and_approve_button(client, personas):
     client.force_login(personas.caseworker_b)
     assert client.get(reverse("payments:standard", args=[c.pk])).status_code == 404
     assert Entitlement.objects.count() == 2
+
+
+def test_review_and_adjust_pages_in_english(client, personas):
+    paid_january_and_february(personas)
+    raise_rural_standard(personas.policy_admin)
+    c = standards.preview_standard_change(TOWN_A, JAN, personas.caseworker_a, through=FEB)
+    client.force_login(personas.reviewer)
+    client.cookies["django_language"] = "en"
+    for path, text in ((reverse("payments:standards"), "Standard change reviews"),
+                       (reverse("payments:standard", args=[c.pk]), "Approve and create the back-pay run"),
+                       (reverse("payments:adjust"), "Create back-pay run")):  # fmt: skip
+        page = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert text in page, path
+        for zh in ("调标差额", "补发", "测算", "价格临时补贴", "审核通过"):
+            assert zh not in page, (path, zh)
