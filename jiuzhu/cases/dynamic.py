@@ -289,7 +289,8 @@ def record_job_refusal(*, person: Any, offered_on: dt.date, job: str, actor: Any
 
 def verify(review: Review, *, actor: Any, on: dt.date) -> Any:
     """The household re-verified (all sources) on the authorisation on file: the latest family authorisation on
-    any of its cases (``verification.bulk``'s rule), else as a recipient under management."""
+    any of its cases (``verification.bulk``'s rule), else as a recipient under management. A death the run finds
+    is recorded (``deaths_from_run``)."""
     from jiuzhu.cases.models import Signature
     from jiuzhu.registry.models import Household
     from jiuzhu.verification import bulk, services
@@ -298,8 +299,10 @@ def verify(review: Review, *, actor: Any, on: dt.date) -> Any:
     sig = bulk._authorisations(Household.objects.filter(pk=review.household_id)).get(review.household_id)
     auth = Signature.objects.get(pk=sig) if sig else None
     case = review.entitlement.case if review.entitlement is not None else None
-    return services._run(household=review.household, case=case, actor=actor, on=on, auth=auth,
-                         programme=review.programme, sources=list(SOURCES), purpose="review")  # fmt: skip
+    run = services._run(household=review.household, case=case, actor=actor, on=on, auth=auth,
+                        programme=review.programme, sources=list(SOURCES), purpose="review")  # fmt: skip
+    deaths_from_run(run, actor=actor)  # a 殡葬/公安 death the run found is an event of its own
+    return run
 
 
 def assessed_input(review: Review, run: Any, month: dt.date) -> dict[str, Any]:
@@ -430,6 +433,13 @@ def complete_review(review: Review, *, actor: Any, on: dt.date, reasons: str = "
         raise Refused(_("该复核没有对应的发放资格，无法办理。"))
     if run is None:
         run = verify(review, actor=actor, on=on)
+    if not paying("", next_month(on)).filter(pk=review.entitlement_id).exists():  # e.g. a death the run found
+        review.status, review.verification_run = Review.Status.CLOSED, run
+        review.reasons = _("发放资格已终止，无需复核")
+        review.completed_by, review.completed_on = actor, on
+        review.save()
+        audit_record(action="review.closed", actor=actor, obj=review, detail={"run": run.pk})
+        return review
     p = propose(review, run, on)
     got = p.get("outcome") or ""
     if not got:

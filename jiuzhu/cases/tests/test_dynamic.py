@@ -209,17 +209,25 @@ def test_a_death_in_the_registry_or_a_funeral_record_is_picked_up(personas):
     review = Review.objects.get(household=alone, kind="scheduled")
     person = alone.members.get()
     feed(person, "funeral", "death", event_date=dt.date(2026, 3, 5), period=dt.date(2026, 3, 5))
-    run = dynamic.verify(review, actor=cw, on=ON)
-    dynamic.deaths_from_run(run, actor=cw)
+    done = dynamic.complete_review(review, actor=cw, on=ON)  # the review's run finds the death
+    assert done.status == "closed" and done.verification_run.findings.filter(kind="death").exists()
+    dynamic.deaths_from_run(done.verification_run, actor=cw)  # again: nothing new
+    assert Review.objects.filter(household=alone).count() == 1
     person.refresh_from_db()
     assert person.death_date == dt.date(2026, 3, 5)
     e = Entitlement.objects.get(household=alone)
     assert (e.status, e.end_month) == ("stopped", dt.date(2026, 3, 1))
     assert line(APRIL, alone, cw, "tekun") is None
-    # the 特困 person's scheduled review has nothing left to review once the support has ended
+    assert review not in dynamic.queue(cw, dt.date(2027, 6, 1))
+    # an open review whose support ended otherwise is closed by the schedule
+    other = granted(cw, vs[0], programme="tekun", size=1)
+    sync()
+    dynamic.schedule_reviews(TOWN_A, ON, cw)
+    r2 = Review.objects.get(household=other, kind="scheduled")
+    dynamic.record_death(other.members.get(), dt.date(2026, 3, 20), actor=cw)
     assert dynamic.schedule_reviews(TOWN_A, APRIL, cw)["closed"] == 1
-    review.refresh_from_db()
-    assert review.status == "closed" and review not in dynamic.queue(cw, dt.date(2027, 6, 1))
+    r2.refresh_from_db()
+    assert r2.status == "closed"
 
 
 def test_three_refused_job_offers_take_out_the_persons_own_share(personas):
