@@ -7,9 +7,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
-from jiuzhu.payments import services, standards
+from jiuzhu.payments import adjustments, services, standards
 from jiuzhu.payments.models import Entitlement, PayrollLine, StandardChange
 from jiuzhu.policyadmin import services as policy
 from jiuzhu.testing.fixtures import CITY, TOWN_A
@@ -129,3 +130,33 @@ def test_review_and_adjust_pages_in_english(client, personas):
         assert text in page, path
         for zh in ("调标差额", "补发", "测算", "价格临时补贴", "审核通过"):
             assert zh not in page, (path, zh)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises writers: no race to test")
+def test_racing_approvals_and_back_pay_pay_each_month_once(personas):
+    """Two reviews of the same change approved at the same moment by two officers, and back-pay asked by several
+    officers at once: each difference and each month is live once (PostgreSQL, threads with their own connections)."""
+    from jiuzhu.cases.tests.test_concurrency import race
+    from jiuzhu.testing.fixtures import make_user
+
+    cw = personas.caseworker_a
+    three, two = paid_january_and_february(personas)
+    late = family(cw, wage="0.00")
+    decide(late, start=JAN)  # decided after the January and February payrolls
+    sync()
+    raise_rural_standard(personas.policy_admin)
+    a = standards.preview_standard_change(TOWN_A, JAN, cw, through=FEB)
+    b = standards.preview_standard_change(TOWN_A, JAN, cw, through=FEB)
+    officers = [make_user(f"chk_{i}", "caseworker", TOWN_A) for i in range(4)]
+    results = race(lambda: standards.approve_standard_change(a, officers[0]),
+                   lambda: standards.approve_standard_change(b, officers[1]),
+                   *[(lambda o=o: adjustments.backpay(TOWN_A, o, through=FEB)) for o in officers[2:]])  # fmt: skip
+    assert not [r for r in results if isinstance(r, Exception)], results
+    # each household's January and February add up to the new amount once (652.35 × 3 − 301.37 = 1655.68;
+    # 652.35 × 2 = 1304.70; the late household of three without income 652.35 × 3 = 1957.05)
+    for h, amount in ((three, "1655.68"), (two, "1304.70"), (late, "1957.05")):
+        for m in (JAN, FEB):
+            live = PayrollLine.objects.filter(household=h, month=m, status__in=PayrollLine.LIVE)
+            assert sum(ln.amount for ln in live) == Decimal(amount), (h.pk, m)
+    assert paid_twice() == []
