@@ -48,20 +48,33 @@ def affected(area_code: str, first: dt.date, last: dt.date) -> Any:
 def preview_standard_change(area_code: str, effective_month: dt.date, actor: Any, *,
                             through: dt.date | None = None, chunk_size: int = CHUNK) -> StandardChange:  # fmt: skip
     """Re-evaluate the area's entitlements for the months from ``effective_month`` to ``through`` (default: this
-    month) against what was paid; the review waits for approval by another officer."""
+    month) against what was paid, in this call; the review waits for approval by another officer."""
+    change = start_review(area_code, effective_month, actor, through=through)
+    return run_review(change.pk, chunk_size=chunk_size)
+
+
+def start_review(area_code: str, effective_month: dt.date, actor: Any, *, through: dt.date | None = None) -> StandardChange:
+    """The review and its job, status ``previewing`` (``run_review`` does the work, here or in a worker thread)."""
     _authorise(actor, area_code)
     first = first_of(effective_month)
     last = first_of(through) if through else this_month()
     if last < first:
         raise Refused(_("调标生效月份不能晚于测算截至月份。"))
-    scope = affected(area_code, first, last)
     job = JobRun.objects.create(kind="standard_change", status=JobRun.Status.RUNNING, area_code=area_code,
-                                created_by=actor, total=scope.count(),
+                                created_by=actor, total=affected(area_code, first, last).count(),
                                 params={"effective_month": f"{first:%Y-%m}", "through": f"{last:%Y-%m}"})  # fmt: skip
-    change = StandardChange.objects.create(area_code=area_code, effective_month=first, through_month=last, job=job,
-                                           made_by=actor)  # fmt: skip
+    return StandardChange.objects.create(area_code=area_code, effective_month=first, through_month=last, job=job,
+                                         made_by=actor)  # fmt: skip
+
+
+def run_review(pk: int, *, chunk_size: int = CHUNK) -> StandardChange:
+    """Compare month by month, with the job's progress after each chunk; a failure marks the review failed."""
+    change = StandardChange.objects.select_related("job", "made_by").get(pk=pk)
+    job = change.job
+    assert job is not None
+    first, last = change.effective_month, change.through_month
     try:
-        rows, n = _compare(scope, months(first, last), job, chunk_size)
+        rows, n = _compare(affected(change.area_code, first, last), months(first, last), job, chunk_size)
     except Exception as e:
         JobRun.objects.filter(pk=job.pk).update(status=JobRun.Status.FAILED, message=str(e)[:255],
                                                 finished_at=timezone.now())  # fmt: skip
@@ -78,8 +91,8 @@ def preview_standard_change(area_code: str, effective_month: dt.date, actor: Any
     JobRun.objects.filter(pk=job.pk).update(status=JobRun.Status.SUCCEEDED, done=n, total=n, counts=counts,
                                             finished_at=timezone.now())  # fmt: skip
     job.refresh_from_db()
-    audit_record(action="payroll.standard_preview", actor=actor, obj=change,
-                 detail={"area": area_code, "from": f"{first:%Y-%m}", "through": f"{last:%Y-%m}", **counts})  # fmt: skip
+    audit_record(action="payroll.standard_preview", actor=change.made_by, obj=change,
+                 detail={"area": change.area_code, "from": f"{first:%Y-%m}", "through": f"{last:%Y-%m}", **counts})  # fmt: skip
     return change
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("standards/", views_adjust.standard_list, name="standards"),
     path("standards/new/", views_adjust.standard_new, name="standard_new"),
     path("standards/<int:pk>/", views_adjust.standard_detail, name="standard"),
+    path("standards/<int:pk>/progress/", views_adjust.standard_progress, name="standard_progress"),
     path("standards/<int:pk>/approve/", views_adjust.standard_approve, name="standard_approve"),
     path("adjust/", views_adjust.adjust, name="adjust"),
 ]

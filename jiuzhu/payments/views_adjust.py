@@ -5,13 +5,17 @@ maker ≠ checker; their refusals become messages; a review outside the user's a
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -27,6 +31,7 @@ from . import adjustments, services, standards, subsidy
 from .forms import PROGRAMME_CHOICES, area_choices
 from .models import StandardChange
 
+log = logging.getLogger(__name__)
 
 def _need_pay(request: HttpRequest) -> None:
     if not can(request.user, roles.PAY):
@@ -108,13 +113,44 @@ def standard_new(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         d = form.cleaned_data
         try:
-            c = standards.preview_standard_change(d["area"], d["effective_month"], request.user, through=d["through"])
+            c = standards.start_review(d["area"], d["effective_month"], request.user, through=d["through"])
         except services.PaymentError as e:
             _refusal(request, e)
         else:
+            _run_review(c.pk)
             return redirect("payments:standard", pk=c.pk)
     rows = StandardChange.objects.restrict(request.user, roles.PAY).select_related("made_by", "approved_by")[:50]
     return render(request, "payments/standards.html", {"rows": rows, "form": form}, status=400)
+
+
+def _run_review(pk: int) -> None:
+    """The comparison in the request when jobs run inline (tests on SQLite), else in a worker thread: the page
+    shows the job's progress meanwhile."""
+    if getattr(settings, "JIUZHU_JOBS_INLINE", False):
+        standards.run_review(pk)
+        return
+
+    def work() -> None:
+        try:
+            standards.run_review(pk)
+        except Exception:  # marked failed on the review and its job
+            log.exception("standard change review %s failed", pk)
+        finally:
+            connection.close()
+
+    transaction.on_commit(lambda: threading.Thread(target=work, name=f"standard-review-{pk}", daemon=True).start())
+
+
+@login_required
+@require_GET
+def standard_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """What the review page polls while the comparison runs; once done, htmx reloads the page (HX-Refresh)."""
+    c = get_scoped_or_404(StandardChange.objects.select_related("job"), request.user, roles.VIEW, pk=pk)
+    _need_pay(request)
+    response = render(request, "payments/standard_status.html", {"c": c})
+    if c.status != StandardChange.Status.PREVIEWING and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required

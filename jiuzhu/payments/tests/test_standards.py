@@ -90,7 +90,8 @@ def test_a_lower_amount_is_listed_as_a_shortfall_and_not_paid(personas):
     assert StandardChange.objects.get(pk=c.pk).status == "approved"
 
 
-def test_preview_page_lists_differences_and_approve_button(client, personas):
+def test_preview_page_lists_differences_and_approve_button(client, personas, settings):
+    settings.JIUZHU_JOBS_INLINE = True  # the comparison in the request (SQLite's test database is per connection)
     cw, rv = personas.caseworker_a, personas.reviewer
     paid_january_and_february(personas)
     raise_rural_standard(personas.policy_admin)
@@ -115,6 +116,18 @@ def test_preview_page_lists_differences_and_approve_button(client, personas):
     client.force_login(personas.caseworker_b)
     assert client.get(reverse("payments:standard", args=[c.pk])).status_code == 404
     assert Entitlement.objects.count() == 2
+
+
+def test_review_progress_while_the_comparison_runs(client, personas):
+    paid_january_and_february(personas)
+    raise_rural_standard(personas.policy_admin)
+    c = standards.start_review(TOWN_A, JAN, personas.caseworker_a, through=FEB)
+    client.force_login(personas.caseworker_a)
+    page = client.get(reverse("payments:standard", args=[c.pk])).content.decode()
+    assert 'data-testid="standard-progress"' in page and "0 / 2" in page and 'name="approve"' not in page
+    standards.run_review(c.pk)
+    r = client.get(reverse("payments:standard_progress", args=[c.pk]), HTTP_HX_REQUEST="true")
+    assert r["HX-Refresh"] == "true" and 'data-status="previewed"' in r.content.decode()
 
 
 def test_review_and_adjust_pages_in_english(client, personas):
@@ -160,3 +173,21 @@ def test_racing_approvals_and_back_pay_pay_each_month_once(personas):
             live = PayrollLine.objects.filter(household=h, month=m, status__in=PayrollLine.LIVE)
             assert sum(ln.amount for ln in live) == Decimal(amount), (h.pk, m)
     assert paid_twice() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="the worker thread needs a database other connections see")
+def test_the_page_runs_the_comparison_in_a_worker_thread(client, personas):
+    import time
+
+    paid_january_and_february(personas)
+    raise_rural_standard(personas.policy_admin)
+    client.force_login(personas.caseworker_a)
+    r = client.post(reverse("payments:standard_new"), {"area": TOWN_A, "effective_month": "2026-01", "through": "2026-02"})
+    c = StandardChange.objects.get()
+    assert r.status_code == 302
+    until = time.monotonic() + 60
+    while c.status == "previewing" and time.monotonic() < until:
+        time.sleep(0.2)
+        c.refresh_from_db()
+    assert c.status == "previewed" and c.backpay_total == Decimal("423.50")
