@@ -57,6 +57,22 @@ def cpi(area_code: str, month: dt.date) -> dict[str, Any]:
     return {"cpi": c, "food": f, "cpi_trigger": ct, "food_trigger": ft, "triggered": bool(triggered)}
 
 
+def months_due(area_code: str, *, last: dt.date | None = None, back: int = 3) -> list[dict[str, Any]]:
+    """The months (this one and the ``back`` before it) whose CPI figure reaches the trigger for the area and that
+    have no live price-subsidy run yet: what the adjust page offers to generate."""
+    from .adjustments import this_month
+    from .services import add_months
+
+    end = first_of(last) if last else this_month()
+    out = []
+    for i in range(back, -1, -1):
+        m = add_months(end, -i)
+        figures = cpi(area_code, m)
+        if figures["triggered"] and live_run(area_code, m) is None:
+            out.append({"month": m, **figures})
+    return out
+
+
 def live_run(area_code: str, month: dt.date) -> PayrollRun | None:
     return (PayrollRun.objects.filter(kind=PayrollRun.Kind.REGULAR, area_code=area_code, month=first_of(month),
                                       programme=PROGRAMME).exclude(status=PayrollRun.Status.CANCELLED).first())  # fmt: skip

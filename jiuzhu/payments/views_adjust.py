@@ -220,5 +220,6 @@ def adjust(request: HttpRequest) -> HttpResponse:
         except services.PaymentError as e:
             _refusal(request, e)
         status = 400 if (backpay_form.errors or price_form.errors) else 200
-    return render(request, "payments/adjust.html", {"backpay_form": backpay_form, "price_form": price_form},
-                  status=status)  # fmt: skip
+    due = subsidy.months_due(getattr(user, "area_id", "") or "")
+    return render(request, "payments/adjust.html", {"backpay_form": backpay_form, "price_form": price_form,
+                                                    "price_due": due}, status=status)  # fmt: skip

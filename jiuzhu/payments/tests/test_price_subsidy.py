@@ -50,3 +50,24 @@ def test_price_subsidy_paid_once_when_cpi_reaches_the_trigger(personas):
     services.approve(run, rv)
     assert PayrollRun.objects.filter(programme="price_subsidy").count() == 2
     assert paid_twice() == []
+
+
+def test_adjust_page_lists_months_whose_cpi_reaches_the_trigger(client, personas, monkeypatch):
+    from django.urls import reverse
+
+    from jiuzhu.payments import adjustments
+
+    monkeypatch.setattr(adjustments, "this_month", lambda: MAR)
+    h = family(personas.caseworker_a)
+    decide(h, start=JAN)
+    sync()
+    enter_cpi(personas.policy_admin, "0.041")
+    assert [d["month"] for d in subsidy.months_due(TOWN_A)] == [MAR]
+    client.force_login(personas.caseworker_a)
+    page = client.get(reverse("payments:adjust")).content.decode()
+    assert 'data-testid="price-due"' in page and "2026-03" in page
+    r = client.post(reverse("payments:adjust"), {"ps-area": TOWN_A, "ps-month": "2026-03", "price": "1"})
+    run = PayrollRun.objects.get(programme="price_subsidy")
+    assert r.status_code == 302 and r["Location"] == reverse("payments:run", args=[run.pk])
+    assert subsidy.months_due(TOWN_A) == []
+    assert 'data-testid="price-due"' not in client.get(reverse("payments:adjust")).content.decode()
