@@ -22,7 +22,6 @@ events that trigger one (a death, three refused job offers).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -34,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from jiuzhu.accounts.roles import Role
 from jiuzhu.core.audit import audit_record
+from jiuzhu.core.months import next_month, same_day_months_later
 from jiuzhu.core.scoping import area_visible
 
 from .models import JobOfferRefusal, Programme, Publicity, Review
@@ -66,17 +66,6 @@ class Refused(ReviewError):
 
 
 # --- dates ------------------------------------------------------------------------------------------------------
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    """The same day ``n`` months later (clipped to the month's last day)."""
-    m = d.year * 12 + d.month - 1 + n
-    y, mo = m // 12, m % 12 + 1
-    return dt.date(y, mo, min(d.day, calendar.monthrange(y, mo)[1]))
-
-
-def next_month(d: dt.date) -> dt.date:
-    return add_months(d.replace(day=1), 1)
 
 
 def _age(birth: dt.date, on: dt.date) -> int:
@@ -148,7 +137,7 @@ def schedule_reviews(area_code: str, on: dt.date, actor: Any = None) -> dict[str
             with transaction.atomic():
                 Review.objects.create(area_code=e.household.area_code, household=e.household, programme=e.programme,
                                       entitlement=e, kind=Review.Kind.SCHEDULED, key=f"cycle:{e.pk}:{n}",
-                                      interval_months=months, interval_rule=rule, due_on=add_months(last, months))  # fmt: skip
+                                      interval_months=months, interval_rule=rule, due_on=same_day_months_later(last, months))  # fmt: skip
             counts["created"] += 1
         except IntegrityError:  # made by a concurrent call
             counts["open"] += 1
@@ -220,7 +209,7 @@ def _death_event(person: Any, actor: Any) -> list[Review]:
         review, created = Review.objects.get_or_create(
             household_id=person.household_id, programme=e.programme, key=f"death:{person.pk}",
             defaults={"area_code": e.area_code, "entitlement": e, "person": person, "kind": Review.Kind.EVENT,
-                      "trigger": Review.Trigger.DEATH, "due_on": add_months(died_on, DEATH_RECHECK_MONTHS)})  # fmt: skip
+                      "trigger": Review.Trigger.DEATH, "due_on": same_day_months_later(died_on, DEATH_RECHECK_MONTHS)})  # fmt: skip
         if created:
             audit_record(action="review.opened", actor=actor, obj=review,
                          detail={"trigger": "death", "person": person.pk, "due_on": review.due_on.isoformat()})  # fmt: skip
@@ -280,7 +269,7 @@ def record_job_refusal(*, person: Any, offered_on: dt.date, job: str, actor: Any
     review, _created = Review.objects.get_or_create(
         household_id=person.household_id, programme="dibao", key=f"job_refusal:{person.pk}:{refusal.pk}",
         defaults={"area_code": e.area_code, "entitlement": e, "person": person, "kind": Review.Kind.EVENT,
-                  "trigger": Review.Trigger.JOB_REFUSAL, "due_on": add_months(offered_on, 1)})  # fmt: skip
+                  "trigger": Review.Trigger.JOB_REFUSAL, "due_on": same_day_months_later(offered_on, 1)})  # fmt: skip
     return refusal, review
 
 

@@ -14,7 +14,6 @@ the payroll does), less any reserve-fund advance of that month; money is ``Decim
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiuzhu.core.audit import audit_record
+from jiuzhu.core.months import add_months, first_of, same_day_months_later
 
 from . import lifecycle
 from .evaluation import Outcome, digest, evaluate_households
@@ -42,7 +42,7 @@ from .models import (
     RecoveryInstalment,
     Repayment,
 )
-from .services import Forbidden, Refused, _authorise, add_months, first_of
+from .services import Forbidden, Refused, _authorise
 
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
@@ -428,11 +428,6 @@ def create_recovery(entitlement: Entitlement | int, actor: Any, *, first_month: 
     return r
 
 
-def _add_months_day(d: dt.date, n: int) -> dt.date:
-    m = add_months(d.replace(day=1), n)
-    return m.replace(day=min(d.day, calendar.monthrange(m.year, m.month)[1]))
-
-
 def plan(recovery: Recovery | int, actor: Any, *, instalments: int, first_due: dt.date) -> list[RecoveryInstalment]:
     """The repayment plan: the balance in ``instalments`` monthly instalments from ``first_due`` (equal to the 分,
     the remainder on the last). A new plan replaces the old one."""
@@ -451,7 +446,7 @@ def plan(recovery: Recovery | int, actor: Any, *, instalments: int, first_due: d
         amounts = [each] * (instalments - 1) + [fen - each * (instalments - 1)]
         r.instalments.all().delete()
         rows = RecoveryInstalment.objects.bulk_create([
-            RecoveryInstalment(recovery=r, seq=i + 1, due_on=_add_months_day(first_due, i), amount=Decimal(a) / 100)
+            RecoveryInstalment(recovery=r, seq=i + 1, due_on=same_day_months_later(first_due, i), amount=Decimal(a) / 100)
             for i, a in enumerate(amounts)])  # fmt: skip
         audit_record(action="payroll.recovery_plan", actor=actor, obj=r,
                      detail={"instalments": instalments, "first_due": first_due.isoformat(), "balance": str(balance)})  # fmt: skip

@@ -25,25 +25,13 @@ from django.db import transaction
 from django.db.models import F
 
 from jiuzhu.core.audit import audit_record
+from jiuzhu.core.months import add_months, first_of, next_month  # noqa: F401 - next_month: lifecycle's callers
 
 from .models import Entitlement
 
 
 class LifecycleError(Exception):
     pass
-
-
-def first_of(d: dt.date) -> dt.date:
-    return d.replace(day=1)
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    m = d.year * 12 + d.month - 1 + n
-    return dt.date(m // 12, m % 12 + 1, 1)
-
-
-def next_month(d: dt.date) -> dt.date:
-    return add_months(first_of(d), 1)
 
 
 def _locked(e: Entitlement) -> Entitlement:

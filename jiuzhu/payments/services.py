@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from jiuzhu.accounts.roles import PAY
 from jiuzhu.batch.models import JobRun
 from jiuzhu.core.audit import audit_record
+from jiuzhu.core.months import add_months, first_of
 from jiuzhu.core.scoping import area_visible
 
 from .evaluation import digest, evaluate_households, parameter_snapshot
@@ -64,15 +65,6 @@ class Conflict(PaymentError):
 
 
 # --- months ---------------------------------------------------------------------------------------------------
-
-
-def first_of(d: dt.date) -> dt.date:
-    return d.replace(day=1)
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    m = d.year * 12 + d.month - 1 + n
-    return dt.date(m // 12, m % 12 + 1, 1)
 
 
 def _authorise(actor: Any, area_code: str) -> None:

@@ -29,10 +29,11 @@ from django.utils.translation import gettext as _
 from jiuzhu.batch.models import JobRun
 from jiuzhu.core.audit import audit_record
 from jiuzhu.core.masking import mask_name
+from jiuzhu.core.months import first_of
 
 from .adjustments import FEN, ZERO, Owed, _backpay_run, due, live_sums, months, outcomes, this_month
 from .models import MONTHLY_PROGRAMMES, Entitlement, PayrollLine, PayrollRun, StandardChange
-from .services import Forbidden, Refused, _authorise, first_of
+from .services import Forbidden, Refused, _authorise
 
 CHUNK = 200
 

@@ -26,11 +26,12 @@ from django.utils.translation import gettext as _
 
 from jiuzhu.batch.models import JobRun
 from jiuzhu.core.audit import audit_record
+from jiuzhu.core.months import add_months, first_of
 
 from .adjustments import FEN, ZERO, outcomes, set_totals
 from .evaluation import digest, parameter_snapshot
 from .models import PayrollLine, PayrollRun, PayrollSkip
-from .services import Refused, _authorise, first_of, in_scope
+from .services import Refused, _authorise, in_scope
 
 PROGRAMME = "price_subsidy"  # the lines' and the run's programme
 ENGINE = "price"  # the policy engine's programme
@@ -61,7 +62,6 @@ def months_due(area_code: str, *, last: dt.date | None = None, back: int = 3) ->
     """The months (this one and the ``back`` before it) whose CPI figure reaches the trigger for the area and that
     have no live price-subsidy run yet: what the adjust page offers to generate."""
     from .adjustments import this_month
-    from .services import add_months
 
     end = first_of(last) if last else this_month()
     out = []

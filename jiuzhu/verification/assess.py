@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from jiuzhu.core.months import months_before
+
 from .sources import SOURCES
 
 ZERO = Decimal("0.00")
@@ -99,11 +101,6 @@ class Found:
     death: dt.date | None = None
     death_source: str = ""
     sources: set[str] = field(default_factory=set)
-
-
-def months_before(on: dt.date, n: int) -> dt.date:
-    y, m = divmod(on.year * 12 + on.month - 1 - n, 12)
-    return dt.date(y, m + 1, 1)
 
 
 def _cents(v: Decimal) -> Decimal:
