@@ -63,14 +63,6 @@ def assert_english_chrome(text: str) -> None:
     assert not CJK.search(text), f"Chinese left in the interface text: {CJK.findall(text)} in {text!r}"
 
 
-@pytest.fixture(autouse=True)
-def _back_to_default_language():
-    """A request leaves its language active in the thread (LocaleMiddleware never deactivates); tests without
-    requests that run later (pytest-django runs them last) must see the default language again."""
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def hh(personas):
     return make_household(personas.caseworker_a, villages(TOWN_A)[0], size=3, name="李四")
