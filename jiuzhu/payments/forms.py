@@ -7,33 +7,23 @@ import secrets
 from typing import Any
 
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jiuzhu.cases.models import Programme
-from jiuzhu.core.models import Division
+from jiuzhu.web import forms as web_forms
 from jiuzhu.web.forms import bootstrap
 
 from .models import ALL, MONTHLY_PROGRAMMES, Entitlement
 
-INDENT = "\u3000"  # an ideographic space per level below the user's own area
 MONTHLY_CHOICES = [(p, Programme(p).label) for p in MONTHLY_PROGRAMMES]
 PROGRAMME_CHOICES = [(ALL, _("全部按月发放项目")), *MONTHLY_CHOICES]
 
 
 def area_choices(user: Any) -> list[tuple[str, str]]:
-    """The user's own area and the areas under it down to the township (a payroll is made for a county or a
-    township; villages are paid within their township's run)."""
-    code = getattr(user, "area_id", "") or ""
-    own = Division.objects.filter(code=code).first()
-    if own is None:
-        return []
-    deepest = max(own.level, Division.Level.TOWNSHIP)
-    rows = (Division.objects.filter(Q(code=code) | Q(code__startswith=code, level__gt=own.level, level__lte=deepest,
-                                                     valid_to__isnull=True))
-            .order_by("code").values_list("code", "name", "level"))  # fmt: skip
-    return [(c, f"{INDENT * (level - own.level)}{name}（{c}）") for c, name, level in rows]
+    """Down to the township: a payroll is made for a county or a township; villages are paid within their
+    township's run."""
+    return web_forms.area_choices(user)
 
 
 class GenerateForm(forms.Form):

@@ -331,6 +331,15 @@ def compare(data: dict[str, Any], members: dict[str, str], found: dict[str, Foun
     return out
 
 
+def without_gone_supported(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The members kept, each support duty (``obligor_for``) towards a member no longer counted (dead) removed."""
+    ids = {m["id"] for m in kept}
+    for m in kept:
+        if m.get("obligor_for") and m["obligor_for"] not in ids:
+            m.pop("obligor_for")
+    return kept
+
+
 def assessed_input(data: dict[str, Any], members: dict[str, str], found: dict[str, Found], on: dt.date) -> dict[str, Any]:
     """The engine input with the assessed values (see the module docstring). ``data`` is not modified."""
     import copy
@@ -362,11 +371,7 @@ def assessed_input(data: dict[str, Any], members: dict[str, str], found: dict[st
         higher("other_pension", f.pension_other + f.unemployment)
         higher("basic_pension", f.pension_basic)
         kept.append(m)
-    ids = {m["id"] for m in kept}
-    for m in kept:  # a supporter who died supports no one
-        if m.get("obligor_for") and m["obligor_for"] not in ids:
-            m.pop("obligor_for")
-    out["members"] = kept
+    out["members"] = without_gone_supported(kept)
     a = out.setdefault("assets", {})
     a["vehicles"] = max(int(a.get("vehicles", 0)), vehicles)
     a["houses"] = max(int(a.get("houses", 0)), houses)

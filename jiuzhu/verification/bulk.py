@@ -474,11 +474,7 @@ def _outcomes_sql(data: dict[int, dict[str, Any]], names: dict[str, str], member
                     if f[col] is not None:
                         inc[key] = f"{f[col]:.2f}"
             kept.append(m)
-        ids = {m["id"] for m in kept}
-        for m in kept:  # a supporter who died supports no one
-            if m.get("obligor_for") and m["obligor_for"] not in ids:
-                m.pop("obligor_for")
-        d["members"] = kept
+        d["members"] = assess.without_gone_supported(kept)
         a = d.setdefault("assets", {})
         a["vehicles"], a["houses"] = h["a_vehicles"], h["a_houses"]
         a["housing_area_m2"], a["financial"] = f"{h['a_area']:.2f}", f"{h['a_fin']:.2f}"

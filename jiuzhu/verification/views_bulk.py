@@ -16,7 +16,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,6 +29,7 @@ from jiuzhu.cases.models import Programme
 from jiuzhu.core.audit import audit_record
 from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import can, get_scoped_or_404
+from jiuzhu.web import forms as web_forms
 
 from . import bulk
 from .models import VerificationRun
@@ -41,22 +42,12 @@ JOBS_PER_PAGE = 20
 ATTENTION = (VerificationRun.Conclusion.FAILS, VerificationRun.Conclusion.INVESTIGATE)
 # A finding's kind as the job page names it.
 FINDING_LABELS = {kind: label for kind, (label, _records) in FINDING_KINDS.items()}
-INDENT = "\u3000"  # an ideographic space per level below the user's own area
 STAGES = (("read", _("读取数据")), ("compute", _("比对与测算")), ("write", _("写入结果")))
 
 
 def area_choices(user: Any) -> list[tuple[str, str]]:
-    """The user's own area and the areas under it down to the township (a village is verified with its
-    township), at most two levels down: a county's verifier picks the county or one of its townships."""
-    code = getattr(user, "area_id", "") or ""
-    own = Division.objects.filter(code=code).first()
-    if own is None:
-        return []
-    deepest = max(own.level, min(own.level + 2, Division.Level.TOWNSHIP))
-    rows = (Division.objects.filter(Q(code=code) | Q(code__startswith=code, level__gt=own.level, level__lte=deepest,
-                                                     valid_to__isnull=True))
-            .order_by("code").values_list("code", "name", "level"))  # fmt: skip
-    return [(c, f"{INDENT * (level - own.level)}{name}（{c}）") for c, name, level in rows]
+    """At most two levels down: a county's verifier picks the county or one of its townships."""
+    return web_forms.area_choices(user, levels_down=2)
 
 
 class BulkForm(forms.Form):
