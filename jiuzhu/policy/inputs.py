@@ -426,3 +426,26 @@ def columns_from_json(
         ids=ids,
         member_ids=member_ids,
     )
+
+
+def take(columns: Columns, rows: Sequence[int] | np.ndarray) -> Columns:
+    """The households at ``rows`` (ascending) with their persons, renumbered (a supporter outside them is
+    dropped: there is none, supporters are members of the same household)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    keep_h = np.zeros(columns.n_households, dtype=bool)
+    keep_h[rows] = True
+    new_row = np.cumsum(keep_h) - 1
+    keep_p = keep_h[columns.household_of]
+    new_p = np.cumsum(keep_p) - 1
+    person = {k: v[keep_p] for k, v in columns.person.items()}
+    if "obligor_for" in person:
+        o = person["obligor_for"]
+        person["obligor_for"] = np.where(o >= 0, new_p[np.maximum(o, 0)], -1).astype(np.int64)
+    return Columns(
+        person=person,
+        household={k: v[keep_h] for k, v in columns.household.items()},
+        household_of=new_row[columns.household_of[keep_p]].astype(np.int64),
+        area=columns.area[keep_h],
+        ids=[columns.ids[i] for i in rows] if columns.ids else [],
+        member_ids=[columns.member_ids[i] for i in rows] if columns.member_ids else [],
+    )
