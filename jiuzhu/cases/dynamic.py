@@ -448,7 +448,11 @@ def complete_review(review: Review, *, actor: Any, on: dt.date, reasons: str = "
     review.reasons = "\n".join(x for x in [reasons.strip(), *engine_reasons] if x)
     why = reasons.strip() or str(Review.Outcome(got).label)
     _confirm_incomes(review, run, on, actor)
-    if got in (Review.Outcome.INCREASE, Review.Outcome.DECREASE):
+    if got == Review.Outcome.DECREASE and review.trigger == Review.Trigger.JOB_REFUSAL:
+        # the registry keeps the person (they still live there): their share is withheld, not re-evaluated away
+        share = review.amount_before - review.amount_after
+        lifecycle.set_deduction(e, e.deduction + share, month, actor=actor, reason=why)
+    elif got in (Review.Outcome.INCREASE, Review.Outcome.DECREASE):
         lifecycle.change_amount(e, review.amount_after, month, actor=actor, reason=why)
     elif got == Review.Outcome.GRADUAL_EXIT:
         review.exit_months = p["exit_months"]

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, Sum
@@ -30,7 +30,7 @@ from jiuzhu.core.audit import audit_record
 from jiuzhu.core.months import add_months, first_of, same_day_months_later
 
 from . import lifecycle
-from .evaluation import Outcome, digest, evaluate_households
+from .evaluation import Outcome, digest, evaluate_registry
 from .models import (
     ALL,
     MONTHLY_PROGRAMMES,
@@ -64,29 +64,34 @@ def this_month() -> dt.date:
 # --- the engine for a month -------------------------------------------------------------------------------------
 
 
-def outcomes(entitlements: list[Entitlement], month: dt.date, *,
-             programme: str | None = None) -> dict[int, tuple[Outcome, Decimal]]:  # fmt: skip
-    """Per entitlement: the engine's outcome for its household and programme on the month's first day, and the
-    reserve-fund advance of that month for its case (deducted from what the month pays, as the payroll does).
-    ``programme``: evaluate that engine programme instead of each entitlement's own (no advance deducted)."""
-    from jiuzhu.registry.models import Household
-    from jiuzhu.registry.policy_input import household_inputs
+class Due(NamedTuple):
+    outcome: Outcome
+    advance: Decimal  # 先行救助 from the reserve fund that month
+    deduction: Decimal  # the entitlement's 减发 that month
 
+
+def deduction_in(e: Entitlement, month: dt.date) -> Decimal:
+    """The entitlement's 减发 withheld in ``month``."""
+    return e.deduction if e.deduction and e.deduction_from is not None and e.deduction_from <= month else ZERO
+
+
+def outcomes(entitlements: list[Entitlement], month: dt.date, *, programme: str | None = None) -> dict[int, Due]:
+    """Per entitlement: the engine's outcome for its household and programme on the month's first day, the
+    reserve-fund advance of that month for its case and the entitlement's 减发 (both deducted from what the
+    month pays, as the payroll does). ``programme``: evaluate that engine programme instead of each
+    entitlement's own (nothing deducted)."""
     if not entitlements:
         return {}
-    households = Household.objects.filter(pk__in={e.household_id for e in entitlements})
-    pk_of = dict(households.values_list("household_no", "pk"))
-    inputs = {pk_of[d["id"]]: d for d in household_inputs(households, on=month)}
     by_prog: dict[str, set[int]] = defaultdict(set)
     for e in entitlements:
         by_prog[programme or e.programme].add(e.household_id)
-    res = {p: evaluate_households({pk: inputs[pk] for pk in pks if pk in inputs}, month, p) for p, pks in by_prog.items()}
+    res = evaluate_registry(by_prog, month)
     advances: dict[int, tuple[Decimal, list[int]]] = {} if programme else _advances({e.case_id for e in entitlements if e.case_id}, month)
     out = {}
     for e in entitlements:
-        o = res[programme or e.programme].get(e.household_id, Outcome("not_evaluable", detail=_("该户在当月没有在册成员")))
+        o = res[programme or e.programme][e.household_id]
         adv = advances.get(e.case_id, (ZERO, []))[0] if e.case_id else ZERO
-        out[e.pk] = (o, adv)
+        out[e.pk] = Due(o, adv, ZERO if programme else deduction_in(e, month))
     return out
 
 
@@ -108,9 +113,9 @@ def set_totals(run: PayrollRun) -> None:
     run.line_count, run.total_amount = agg["n"] or 0, (agg["s"] or ZERO).quantize(FEN)
 
 
-def due(o: Outcome, advance: Decimal) -> Decimal:
-    """What the month pays: the engine's amount less the advance, never below zero."""
-    return max(o.amount - advance, ZERO) if o.status == "ok" else ZERO
+def due(o: Outcome, advance: Decimal, deduction: Decimal = ZERO) -> Decimal:
+    """What the month pays: the engine's amount less the advance and the 减发, never below zero."""
+    return max(o.amount - advance - deduction, ZERO) if o.status == "ok" else ZERO
 
 
 def live_sums(household_ids: Iterable[int], programmes: Iterable[str], month_list: list[dt.date]) -> dict[tuple[int, str, dt.date], Decimal]:
@@ -133,6 +138,7 @@ class Owed:
     advance: Decimal = ZERO
     seq: int = 0
     note: str = ""
+    deduction: Decimal = ZERO
 
 
 @dataclass
@@ -217,22 +223,22 @@ def backpay(area_code: str, actor: Any, *, through: dt.date | None = None, progr
     for m in sorted(by_month):
         res = outcomes(by_month[m], m)
         for e in by_month[m]:
-            o, adv = res[e.pk]
-            amount = due(o, adv)
+            o, adv, ded = res[e.pk]
+            amount = due(o, adv, ded)
             why = ""
             if e.household.status != "active":
                 why = _("家庭已注销")
             elif o.status != "ok":
                 why = o.detail or o.status
             elif amount <= 0:
-                why = _("已由备用金先行发放")
+                why = _("已由备用金先行发放") if adv > 0 else _("减发后当月无应发金额")
             elif not e.household.bank_account_enc:
                 why = _("未登记银行账号")
             if why:
                 counts["skipped"] += 1
                 skipped.append({"entitlement": str(e.pk), "month": f"{m:%Y-%m}", "reason": why})
                 continue
-            items.append(Owed(e, m, amount, o.amount, adv))
+            items.append(Owed(e, m, amount, o.amount, adv, deduction=ded))
     run = _backpay_run(area_code, actor, items, programme, {"through": f"{through:%Y-%m}", "kind": "backpay"},
                        skipped=skipped) if items else None  # fmt: skip
     counts["lines"] = run.line_count if run else 0
@@ -258,7 +264,7 @@ def _backpay_run(area_code: str, actor: Any, items: list[Owed], programme: str, 
         lines = [PayrollLine(
             run=run, entitlement=i.entitlement, household=i.entitlement.household, person=i.entitlement.recipient,
             area_code=i.entitlement.household.area_code, programme=i.entitlement.programme, month=i.month, seq=i.seq,
-            amount=i.amount, engine_amount=i.engine_amount, advance_deducted=i.advance,
+            amount=i.amount, engine_amount=i.engine_amount, advance_deducted=i.advance, deducted=i.deduction,
             explanation_ref=(f"{i.entitlement.programme}@{i.month:%Y-%m}/{i.entitlement.household.household_no}/"
                              f"{run.snapshot_sha256[:12]}" + (f"+{i.seq}" if i.seq else ""))[:120],
             reference=f"JZ{run.pk}E{i.entitlement.pk}M{i.month:%Y%m}" + (f"S{i.seq}" if i.seq else ""),
@@ -348,9 +354,9 @@ def resume(entitlement: Entitlement | int, actor: Any, reason: str, *, from_mont
 
 def reduce(entitlement: Entitlement | int, actor: Any, amount: Decimal, reason: str, *,
            from_month: dt.date | None = None) -> Adjustment:  # fmt: skip
-    """减发: the decided monthly amount lowered from ``from_month`` (default next month), by
-    ``lifecycle.change_amount``. The payroll pays the engine's amount for each month (for 低保 the registry's
-    current amount follows the change)."""
+    """减发: the monthly amount lowered to ``amount`` from ``from_month`` (default next month): the difference is
+    withheld every month from what the engine gives (``lifecycle.set_deduction``; the payroll, back-pay and 调标
+    subtract it), so a later standard change still reaches the household, less the same deduction."""
     ent = _ent(entitlement, actor, reason)
     amount = Decimal(amount).quantize(FEN)
     if amount < 0 or amount >= ent.amount:
@@ -359,7 +365,7 @@ def reduce(entitlement: Entitlement | int, actor: Any, amount: Decimal, reason: 
         raise Refused(_("该待遇已停发。"))
     month = _next(from_month)
     with transaction.atomic():
-        ent = lifecycle.change_amount(ent, amount, month, actor=actor, reason=reason.strip())
+        ent = lifecycle.set_deduction(ent, ent.deduction + ent.amount - amount, month, actor=actor, reason=reason.strip())
         return _record(ent, actor, Adjustment.Kind.REDUCE, month, reason, amount)
 
 
@@ -383,8 +389,7 @@ def overpaid_months(entitlement: Entitlement, first: dt.date, last: dt.date, *,
         if not_entitled:
             d = ZERO
         else:
-            o, adv = outcomes([entitlement], m)[entitlement.pk]
-            d = due(o, adv)
+            d = due(*outcomes([entitlement], m)[entitlement.pk])
         if p > d:
             out.append({"month": f"{m:%Y-%m}", "paid": str(p), "due": str(d), "over": str(p - d)})
     return out

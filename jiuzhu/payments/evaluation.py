@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -63,7 +63,7 @@ def evaluate_households(inputs: dict[int, dict[str, Any]], on: dt.date, programm
     return out
 
 
-def evaluate_registry(by_programme: dict[str, Collection[int]], on: dt.date,
+def evaluate_registry(by_programme: Mapping[str, Collection[int]], on: dt.date,
                       read: Any = None) -> dict[str, dict[int, Outcome]]:  # fmt: skip
     """As ``evaluate_households`` for each programme's households (pks), read from the registry on ``on`` straight
     into the engine's columns (``registry.columns``: one read for all programmes, no JSON); the few households

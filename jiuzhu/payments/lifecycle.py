@@ -103,6 +103,28 @@ def change_amount(entitlement: Entitlement, amount: Decimal, month: dt.date, *, 
                              "reason": reason[:200]})  # fmt: skip
 
 
+def set_deduction(entitlement: Entitlement, deduction: Decimal, month: dt.date, *, actor: Any,
+                  reason: str) -> Entitlement:  # fmt: skip
+    """减发 from ``month``: ``deduction`` withheld every month from what the engine gives (0 lifts it). The
+    entitlement's ``amount`` becomes the decided amount less the deduction, for the notice and the lists."""
+    deduction = Decimal(deduction).quantize(Decimal("0.01"))
+    if deduction < 0:
+        raise LifecycleError("a deduction cannot be negative")
+    with transaction.atomic():
+        e = _locked(entitlement)
+        before, before_amount = e.deduction, e.amount
+        e.amount = max(e.amount + before - deduction, Decimal("0.00"))
+        e.deduction = deduction
+        # a deduction already running keeps its first month: moving it later would make the months between
+        # look underpaid to a back-pay or a 调标 review, which would pay the old deduction back
+        running = before > 0 and e.deduction_from is not None and e.deduction_from < first_of(month)
+        e.deduction_from = (e.deduction_from if running else first_of(month)) if deduction else None
+        return _save(e, ["deduction", "deduction_from", "amount"], actor=actor, action="deduction_set",
+                     detail={"from": first_of(month).isoformat(), "before": str(before), "after": str(deduction),
+                             "amount_before": str(before_amount), "amount_after": str(e.amount),
+                             "reason": reason[:200]})  # fmt: skip
+
+
 def start_gradual_exit(entitlement: Entitlement, month: dt.date, months: int, *, actor: Any, reason: str,
                        amount: Decimal | None = None) -> Entitlement:  # fmt: skip
     """渐退 for ``months`` months from ``month``: paid through ``month + months - 1``, then stopped. The household

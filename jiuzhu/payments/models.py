@@ -47,6 +47,10 @@ class Entitlement(models.Model):
     start_month = models.DateField(_("起始发放月份"))  # first day of the month
     end_month = models.DateField(_("终止发放月份"), null=True, blank=True)  # last month paid (first day), inclusive
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # 减发 (adjustments.reduce; e.g. a member's own share after three refused job offers): withheld every month
+    # from ``deduction_from`` on, from what the engine gives — the payroll, back-pay and 调标 all subtract it.
+    deduction = models.DecimalField(_("每月减发金额"), max_digits=12, decimal_places=2, default=0)
+    deduction_from = models.DateField(_("减发起始月份"), null=True, blank=True)
     # Where the entitlement comes from: an approved decision (the case and decision are set), or a recipient the
     # registry already marks as receiving the programme before the platform (移交存量对象: no case, no decision).
     class Origin(models.TextChoices):
@@ -70,6 +74,8 @@ class Entitlement(models.Model):
             models.UniqueConstraint(fields=["household", "programme"], condition=Q(status="active"),
                                     name="payments_one_active_entitlement"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="payments_entitlement_amount_gte_0"),
+            models.CheckConstraint(condition=Q(deduction=0) | Q(deduction__gt=0, deduction_from__isnull=False),
+                                   name="payments_entitlement_deduction"),
             models.CheckConstraint(condition=Q(end_month__isnull=True) | Q(end_month__gte=F("start_month")),
                                    name="payments_entitlement_end_after_start"),
             # A decision's entitlement names it; a migrated one has none.
@@ -150,7 +156,9 @@ class PayrollLine(models.Model):
 
     LIVE = ("pending", "paid")  # a line that has paid or may still pay
 
-    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="lines")
+    # no index of its own: (run, entitlement, month, seq) and (run, status) lead with it (a line is written a
+    # million times a month; each index costs)
+    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="lines", db_index=False)
     entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="lines")
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
     person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
@@ -160,6 +168,7 @@ class PayrollLine(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     engine_amount = models.DecimalField(max_digits=12, decimal_places=2)  # before any advance from the reserve
     advance_deducted = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    deducted = models.DecimalField(max_digits=12, decimal_places=2, default=0)  # the entitlement's 减发 that month
     # The engine's result is reproduced from the household's input on the month's first day and the run's frozen
     # parameters: <programme>@<YYYY-MM>/<household no>/<snapshot sha256, 12>.
     explanation_ref = models.CharField(max_length=120)
@@ -196,6 +205,7 @@ class PayrollLine(models.Model):
                                     name="payments_one_live_reissue"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_line_amount_gt_0"),
             models.CheckConstraint(condition=Q(advance_deducted__gte=0), name="payments_line_advance_gte_0"),
+            models.CheckConstraint(condition=Q(deducted__gte=0), name="payments_line_deducted_gte_0"),
         ]  # fmt: skip
         indexes = [models.Index(fields=["run", "status"], name="payments_line_run_status")]
 
@@ -207,6 +217,7 @@ class PayrollSkip(models.Model):
         NOT_ELIGIBLE = "not_eligible", _("当月不再符合条件")
         NOT_EVALUABLE = "not_evaluable", _("政策引擎无法计算")
         ADVANCE_PAID = "advance_paid", _("已由备用金先行发放")
+        REDUCED = "reduced", _("减发后当月无应发金额")
         NO_ACCOUNT = "no_account", _("未登记银行账号")
         HOUSEHOLD_CLOSED = "household_closed", _("家庭已注销")
         ALREADY_PAID = "already_paid", _("该月已在其他发放批次中")

@@ -233,14 +233,16 @@ class _Ent(NamedTuple):
     household_status: str
     area_code: str
     has_account: bool
+    deduction: Decimal
+    deduction_from: dt.date | None
 
 
 _ENT_COLS = ("pk", "household_id", "recipient_id", "programme", "case_id", "household__status", "household__area_code",
-             "has_account")  # fmt: skip
+             "has_account", "deduction", "deduction_from")  # fmt: skip
 # A line as a row: these columns; the insert adds the run, the month, the references, the payee and the account
 # (``_insert_lines``).
 LINE_COLS = ("entitlement_id", "household_id", "person_id", "area_code", "programme", "amount", "engine_amount",
-             "advance_deducted")  # fmt: skip
+             "advance_deducted", "deducted")  # fmt: skip
 SKIP_COLS = ("entitlement_id", "area_code", "reason", "detail")
 Line = tuple[Any, ...]  # in LINE_COLS order
 Skip = tuple[int, str, str, str]  # in SKIP_COLS order
@@ -375,7 +377,7 @@ def _copy_rows(model: Any, cols: tuple[str, ...], rows: list[tuple[Any, ...]], g
 _LINE_TMP = "jz_tmp_payline"
 _LINE_TMP_DDL = (f"CREATE TEMP TABLE IF NOT EXISTS {_LINE_TMP} (entitlement_id bigint, household_id bigint, "
                  "person_id bigint, area_code varchar(12), programme varchar(32), amount numeric(12, 2), "
-                 "engine_amount numeric(12, 2), advance_deducted numeric(12, 2))")  # fmt: skip
+                 "engine_amount numeric(12, 2), advance_deducted numeric(12, 2), deducted numeric(12, 2))")  # fmt: skip
 
 
 def _insert_lines(run: PayrollRun, lines: list[Line]) -> set[int]:
@@ -501,15 +503,18 @@ def _evaluate(run: PayrollRun, todo: list[_Ent], registry: Any,
             )
             continue
         advance, seqs = advances.get(e.case_id, no_advance) if e.case_id else no_advance  # migrated: no case
-        amount = o.amount - advance
+        withheld = e.deduction if e.deduction and e.deduction_from and e.deduction_from <= run.month else ZERO
+        amount = o.amount - advance - withheld
         if amount <= 0:
-            skips.append((e.pk, area, R.ADVANCE_PAID if advance > 0 else R.NOT_ELIGIBLE,
-                          _("备用金账目第 %(s)s 号") % {"s": "、".join(map(str, seqs))} if advance > 0 else ""))  # fmt: skip
+            if advance > 0:
+                skips.append((e.pk, area, R.ADVANCE_PAID, _("备用金账目第 %(s)s 号") % {"s": "、".join(map(str, seqs))}))
+            else:
+                skips.append((e.pk, area, R.REDUCED if withheld else R.NOT_ELIGIBLE, ""))
             continue
         if not e.has_account:
             skips.append((e.pk, area, R.NO_ACCOUNT, ""))
             continue
-        lines.append((e.pk, e.household_id, e.recipient_id, area, e.programme, amount, o.amount, advance))
+        lines.append((e.pk, e.household_id, e.recipient_id, area, e.programme, amount, o.amount, advance, withheld))
     return lines, skips
 
 
@@ -661,11 +666,15 @@ def reissue(run: PayrollRun | int, actor: Any, line_ids: Iterable[int] | None = 
 
 
 def _reissue_lines(new: PayrollRun, old: list[PayrollLine], accounts: dict[int, Any]) -> None:
+    many = len({ln.month for ln in old}) > 1
     PayrollLine.objects.bulk_create([PayrollLine(
         run=new, entitlement_id=ln.entitlement_id, household_id=ln.household_id, person_id=ln.person_id,
         area_code=ln.area_code, programme=ln.programme, month=ln.month, amount=ln.amount,
-        engine_amount=ln.engine_amount, advance_deducted=ln.advance_deducted, explanation_ref=ln.explanation_ref,
-        reference=f"JZ{new.pk}E{ln.entitlement_id}", payee_name=ln.payee_name,
+        engine_amount=ln.engine_amount, advance_deducted=ln.advance_deducted, deducted=ln.deducted,
+        explanation_ref=ln.explanation_ref,
+        # one failed back-pay run may hold several months (and supplements) of one entitlement
+        reference=f"JZ{new.pk}E{ln.entitlement_id}" + (f"M{ln.month:%Y%m}" if many else "") + (f"S{ln.seq}" if ln.seq else ""),
+        seq=ln.seq, payee_name=ln.payee_name,
         bank_name=accounts[ln.household_id].bank_name[:64], bank_account_enc=accounts[ln.household_id].bank_account_enc,
         bank_account_bi=accounts[ln.household_id].bank_account_bi,
         bank_account_masked=accounts[ln.household_id].bank_account_masked, reissue_of=ln,

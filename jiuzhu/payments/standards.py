@@ -113,8 +113,7 @@ def _compare(scope: Any, month_list: list[dt.date], job: JobRun, chunk_size: int
                     and (e.end_month is None or e.end_month >= m)]  # fmt: skip
             res = outcomes(todo, m)
             for e in todo:
-                o, adv = res[e.pk]
-                new, old = due(o, adv), paid[(e.household_id, e.programme, m)]
+                new, old = due(*res[e.pk]), paid[(e.household_id, e.programme, m)]
                 if new != old:
                     per[e.pk].append({"month": f"{m:%Y-%m}", "paid": str(old), "due": str(new), "diff": str(new - old)})
         for e in chunk:

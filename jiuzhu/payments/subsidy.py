@@ -135,7 +135,7 @@ def _fill(run: PayrollRun, chosen: list[Any], res: dict[int, Any]) -> None:
     lines, skips = [], []
     for e in chosen:
         h = e.household
-        o, _adv = res[e.pk]
+        o = res[e.pk].outcome
         reason = ""
         if h.status != "active":
             reason = R.HOUSEHOLD_CLOSED

@@ -20,6 +20,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.db import connection
@@ -70,7 +71,7 @@ def _ids_filter(column: str) -> str:
     return f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608 - a column name of ours
 
 
-def _ids_param(ids: Sequence[int]) -> object:
+def _ids_param(ids: Sequence[int]) -> Any:
     if connection.vendor == "postgresql":
         return list(ids)
     return "[" + ",".join(map(str, ids)) + "]"
@@ -121,7 +122,7 @@ def _household_sql() -> str:
 
 
 def _fetch(
-    sql: str, params: list[object], names: tuple[str, ...], text: tuple[str, ...] = ()
+    sql: str, params: list[Any], names: tuple[str, ...], text: tuple[str, ...] = ()
 ) -> dict[str, np.ndarray]:
     """The statement's rows as one array per column (int64; ``text`` columns as str)."""
     all_names = (*names, *text)

@@ -156,6 +156,37 @@ def test_stop_suspend_resume_reduce(personas, monkeypatch):
     assert adjustments.owed_months([e], MAR)[e.pk] == [JAN]
 
 
+def test_a_reduction_is_what_the_payroll_pays_and_backpay_and_review_keep_it(personas, monkeypatch):
+    """减发 from February: the engine still gives 1,530.00 (3 × 610.00 − 300.00); January pays that, February
+    1,200.00 with 330.00 withheld. A back-pay of February (its line failed and was cancelled) owes 1,200.00,
+    not 1,530.00; lifting the deduction pays the engine's amount again."""
+    cw, rv = personas.caseworker_a, personas.reviewer
+    monkeypatch.setattr(adjustments, "this_month", lambda: JAN)
+    h = family(cw)
+    decide(h, start=JAN, amount="1530.00")
+    sync()
+    e = Entitlement.objects.get(household=h)
+    jan = regular(cw, rv, JAN).lines.get()
+    assert (jan.amount, jan.engine_amount, jan.deducted) == (Decimal("1530.00"), Decimal("1530.00"), Decimal("0.00"))
+    adjustments.reduce(e, cw, Decimal("1200.00"), "拒绝就业三次，减发本人部分")
+    e.refresh_from_db()
+    assert (e.amount, e.deduction, e.deduction_from) == (Decimal("1200.00"), Decimal("330.00"), FEB)
+    feb_run = services.generate(area_code=TOWN_A, month=FEB, programme="dibao", actor=cw)
+    feb = feb_run.lines.get()
+    assert (feb.amount, feb.engine_amount, feb.deducted) == (Decimal("1200.00"), Decimal("1530.00"), Decimal("330.00"))
+    assert feb_run.total_amount == Decimal("1200.00")
+    services.cancel(feb_run, cw, "重新生成")  # February not paid: back-pay owes it, reduced
+    monkeypatch.setattr(adjustments, "this_month", lambda: MAR)
+    res = adjustments.backpay(area_code=TOWN_A, actor=cw, through=FEB)
+    assert res.run is not None
+    owed = {ln.month: (ln.amount, ln.deducted) for ln in res.run.lines.all()}
+    assert owed == {FEB: (Decimal("1200.00"), Decimal("330.00"))}
+    lifted = adjustments.lifecycle.set_deduction(e, Decimal("0"), MAR, actor=cw, reason="恢复")
+    assert (lifted.deduction, lifted.deduction_from, lifted.amount) == (Decimal("0.00"), None, Decimal("1530.00"))
+    mar = services.generate(area_code=TOWN_A, month=MAR, programme="dibao", actor=cw).lines.get()
+    assert (mar.amount, mar.deducted) == (Decimal("1530.00"), Decimal("0.00"))
+
+
 def test_recovery_with_fraud_fine_plan_and_repayments_by_hand(personas):
     cw, rv = personas.caseworker_a, personas.reviewer
     h = family(cw, wage="301.37")
