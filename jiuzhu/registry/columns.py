@@ -191,7 +191,12 @@ def registry_columns(household_pks: Sequence[int], on: dt.date) -> RegistryColum
             np.logical_or.at(bad, row[mask], True)
 
     applicants = np.bincount(row, weights=p["relation"] == 0, minlength=n_h)
-    bad |= ~no_members & (applicants != 1)
+    headless = (applicants == 0) & (members > 0)  # the first member stands in (policy_input)
+    if headless.any():
+        first = np.concatenate([[0], np.cumsum(members)[:-1]])
+        p["relation"] = p["relation"].copy()  # Arrow's arrays are read-only
+        p["relation"][first[headless]] = 0
+    bad |= applicants > 1
     for name in ("relation", "sex", "schooling", "disability_category", "labour_capacity", "parent1_status",
                  "parent2_status"):  # fmt: skip
         flag(p[name] < 0)

@@ -28,6 +28,9 @@ from .models import INCOME_FIELDS, PERSON_FLAGS, RIGID_FIELDS, Household, Person
 # 5x 父母, 6x 祖父母, 7x 兄弟姐妹, 8x 其他亲属, 9x 非亲属): the relation to the applicant, who is the head.
 RELATION = {"0": "applicant", "1": "spouse", "2": "child", "3": "child", "4": "grandchild", "5": "parent",
             "6": "grandparent", "7": "sibling", "8": "other_relative", "9": "non_relative"}  # fmt: skip
+# A household whose head is no longer a member on the day (died, left) until 户主变更 is recorded: its first
+# member in the order above (the spouse, else the eldest child…) is evaluated as the applicant, so the
+# household's support does not stop for want of a registry correction.
 DISABILITY = {"1": "visual", "2": "hearing", "3": "speech", "4": "limb", "5": "intellectual", "6": "mental",
               "7": "multiple"}  # fmt: skip
 # six-item self-care indicators not achieved, when only the registry's three-level self_care is known
@@ -139,6 +142,9 @@ def _inputs(households: QuerySet[Household], on: dt.date) -> list[dict[str, Any]
     for m, hid, target in obligors:  # a supporter points at a current member of the same household only
         if any(o["id"] == str(target) for o in members[hid]):
             m["obligor_for"] = str(target)
+    for ms in members.values():  # the head died or left before 户主变更 was recorded: the first member stands in
+        if ms and not any(m["relation"] == "applicant" for m in ms):
+            ms[0]["relation"] = "applicant"
     return [_household(row, members[row[0]], complete[row[0]]) for row in rows]
 
 

@@ -84,6 +84,10 @@ def _awkward() -> dict[str, int]:
     )
     PersonEconomy.objects.filter(person=members[h.pk][1]).update(parent1_status="dead", wage="1234.56")
     out["grade_without_category"] = h.pk
+    h = big[9]
+    assert members[h.pk][0].relation == "02"
+    Person.objects.filter(pk=members[h.pk][0].pk).update(death_date=ON - dt.timedelta(days=20))
+    out["head_dead"] = h.pk
     return out
 
 
@@ -116,7 +120,12 @@ def test_same_columns_as_the_json_path(tree):
     assert awkward["all_dead"] in fast.no_members
     for k in ("two_heads", "disability_without_grade", "own_supporter", "unknown_choice"):
         assert awkward[k] in fast.fallback, k
-    for k in ("supporter_and_dead", "born_after", "grade_without_category"):
+    for k in ("supporter_and_dead", "born_after", "grade_without_category", "head_dead"):
         assert awkward[k] in fast.households, k
+    # the head died: the spouse stands in as the applicant, so the household is still evaluated
+    row = fast.households.tolist().index(awkward["head_dead"])
+    persons = np.flatnonzero(fast.columns.household_of == row)
+    assert fast.columns.person["relation"][persons].tolist()[0] == 0
+    assert (fast.columns.person["relation"][persons] == 0).sum() == 1
     # a supporter kept, pointing at the right row
     assert (fast.columns.person["obligor_for"] >= 0).sum() == (cols.person["obligor_for"] >= 0).sum() > 0
