@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +37,7 @@ from jiuzhu.core.scoping import can, get_scoped_or_404, user_area_prefix
 
 from . import exports, returns, services
 from .forms import PROGRAMME_CHOICES, CancelForm, EntitlementFilter, GenerateForm, ReturnForm
-from .models import BankReturn, Entitlement, PayrollLine, PayrollRun, PayrollSkip
+from .models import BankReturn, Entitlement, PayrollLine, PayrollRun, PayrollSkip, StandardChange
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,14 @@ def _need_pay(request: HttpRequest) -> None:
 def _refusal(request: HttpRequest, e: services.PaymentError) -> None:
     for m in e.messages or [str(e)]:
         messages.warning(request, m)
+
+
+CENT = Decimal("0.01")
+
+
+def yuan(v: Any) -> Decimal:
+    """An amount as shown: always two decimals (a database sum comes back as 1622 or 176796.5 on SQLite)."""
+    return Decimal(v or 0).quantize(CENT)
 
 
 def programme_label(code: str) -> str:
@@ -88,6 +97,7 @@ def entitlement_list(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["status"]:
             qs = qs.filter(status=form.cleaned_data["status"])
     totals = qs.aggregate(n=Count("pk"), s=Sum("amount"))
+    totals["s"] = yuan(totals["s"])
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -181,7 +191,8 @@ def _run_context(request: HttpRequest, run: PayrollRun) -> dict[str, Any]:
         "area": _area_names({run.area_code}).get(run.area_code, run.area_code),
         "programme": programme_label(run.programme),
         "skipped": [(s["reason"], labels.get(s["reason"], s["reason"]), s["n"]) for s in skipped],
-        "recon": [(PayrollLine.Status(k).label, v) for k, v in services.reconciliation(run).items() if k != "total"],
+        "recon": [(PayrollLine.Status(k).label, yuan(v)) for k, v in services.reconciliation(run).items()
+                  if k != "total"],
         "is_maker": user.pk == run.made_by_id,
     }  # fmt: skip
     return ctx
@@ -207,6 +218,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ctx["reissues"] = PayrollRun.objects.filter(lines__reissue_of__run=run).distinct().order_by("pk")
     src = run.snapshot.get("reissue_of_run") if run.kind == PayrollRun.Kind.REISSUE else None
     ctx["source"] = PayrollRun.objects.restrict(request.user, roles.PAY).filter(pk=src).first() if src else None
+    # a 调标 back-pay run: the review whose differences it pays
+    backpay = run.kind == PayrollRun.Kind.BACKPAY
+    ctx["standard_change"] = StandardChange.objects.filter(backpay_run=run).first() if backpay else None
     ctx["cancel_form"] = CancelForm()
     ctx["files"] = [("csv", _("代发明细 CSV")), ("xml", _("pain.001 XML")), ("xlsx", _("汇总表 XLSX"))]
     return render(request, "payments/run.html", ctx)
@@ -328,6 +342,11 @@ def return_upload(request: HttpRequest) -> HttpResponse:
     prefix = user_area_prefix(user) or "-"
     history = (BankReturn.objects.filter(Q(imported_by__area__code__startswith=prefix)).select_related("imported_by")
                .order_by("-pk")[:20])  # fmt: skip
-    return render(request, "payments/returns.html", {"form": form, "result": result, "history": history},
-                  status=status)  # fmt: skip
-
+    # where the officer goes next: the runs with failed lines still waiting for a corrected account and a re-issue
+    failing = (PayrollRun.objects.restrict(user, roles.PAY).filter(lines__status=PayrollLine.Status.FAILED)
+               .annotate(n_failed=Count("lines"), s_failed=Sum("lines__amount")).order_by("-pk")[:20])  # fmt: skip
+    names = _area_names({r.area_code for r in failing})
+    pending = [{"run": r, "area": names.get(r.area_code, r.area_code), "n": r.n_failed, "amount": yuan(r.s_failed)}
+               for r in failing]  # fmt: skip
+    return render(request, "payments/returns.html", {"form": form, "result": result, "history": history,
+                                                     "pending": pending}, status=status)  # fmt: skip

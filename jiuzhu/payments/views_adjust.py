@@ -24,6 +24,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiuzhu.accounts import roles
+from jiuzhu.core.models import Division
+from jiuzhu.core.months import add_months
 from jiuzhu.core.scoping import can, get_scoped_or_404
 from jiuzhu.web.forms import bootstrap
 
@@ -97,12 +99,51 @@ class PriceForm(_AreaForm):
 # --- 调标 -----------------------------------------------------------------------------------------------------------
 
 
+def _area_label(code: str) -> str:
+    name = Division.objects.filter(code=code).values_list("name", flat=True).first()
+    return f"{name}（{code}）" if name else code
+
+
+def standard_changes_for(area: str, since: dt.date, until: dt.date) -> list[dict[str, Any]]:
+    """The parameter changes (调标) a policy admin entered for this area or above it, effective from ``since`` to
+    ``until`` (inclusive): what a payroll officer reviews here. Newest effective date first."""
+    from jiuzhu.policyadmin.models import ParameterChange
+    from jiuzhu.policyadmin.services import specs
+
+    scopes = {area[:n] for n in range(len(area) + 1)}  # the national scope "" and every ancestor
+    qs = (ParameterChange.objects.filter(kind=ParameterChange.Kind.CHANGE, area_code__in=scopes,
+                                         effective_from__gte=since, effective_from__lte=until)
+          .order_by("-effective_from", "-pk")[:20])  # fmt: skip
+    catalogue = specs()
+    out = []
+    for c in qs:
+        spec = catalogue.get(c.key)
+        out.append({"change": c, "label": spec.label if spec else c.key, "unit": spec.unit if spec else "",
+                    "area": _area_label(c.area_code) if c.area_code else _("全国"),
+                    "month": c.effective_from.replace(day=1)})  # fmt: skip
+    return out
+
+
+def _standard_list_context(request: HttpRequest, form: StandardForm) -> dict[str, Any]:
+    user: Any = request.user
+    rows = list(StandardChange.objects.restrict(user, roles.PAY).select_related("made_by", "approved_by")[:50])  # fmt: skip
+    names = dict(Division.objects.filter(code__in={r.area_code for r in rows}).values_list("code", "name"))
+    for r in rows:
+        r.area_name = names.get(r.area_code, r.area_code)  # type: ignore[attr-defined]
+    today = timezone.localdate()  # the changes in force from a month of the last year up to today
+    changes = standard_changes_for(getattr(user, "area_id", "") or "", add_months(today, -12), today)
+    return {"rows": rows, "form": form, "changes": changes}
+
+
 @login_required
 @require_GET
 def standard_list(request: HttpRequest) -> HttpResponse:
     _need_pay(request)
-    rows = StandardChange.objects.restrict(request.user, roles.PAY).select_related("made_by", "approved_by")[:50]
-    return render(request, "payments/standards.html", {"rows": rows, "form": StandardForm(user=request.user)})
+    ctx = _standard_list_context(request, StandardForm(user=request.user))
+    if ctx["changes"]:  # the latest change's month, ready to review
+        ctx["form"] = StandardForm(user=request.user,
+                                   initial={"effective_month": ctx["changes"][0]["month"].strftime("%Y-%m")})  # fmt: skip
+    return render(request, "payments/standards.html", ctx)
 
 
 @login_required
@@ -119,8 +160,7 @@ def standard_new(request: HttpRequest) -> HttpResponse:
         else:
             _run_review(c.pk)
             return redirect("payments:standard", pk=c.pk)
-    rows = StandardChange.objects.restrict(request.user, roles.PAY).select_related("made_by", "approved_by")[:50]
-    return render(request, "payments/standards.html", {"rows": rows, "form": form}, status=400)
+    return render(request, "payments/standards.html", _standard_list_context(request, form), status=400)
 
 
 def _run_review(pk: int) -> None:
@@ -162,8 +202,10 @@ def standard_detail(request: HttpRequest, pk: int) -> HttpResponse:
     labels = dict(PROGRAMME_CHOICES)
     rows = [r | {"label": labels.get(r["programme"], r["programme"]), "count": len(r["months"])} for r in c.rows]
     months = sum(len(r["months"]) for r in c.rows)
+    changes = standard_changes_for(c.area_code, c.effective_month, add_months(c.through_month, 1) - dt.timedelta(days=1))
     return render(request, "payments/standard.html", {
         "c": c, "rows": rows, "months": months, "is_maker": request.user.pk == c.made_by_id,
+        "area": _area_label(c.area_code), "changes": changes,
         "can_approve": c.status == StandardChange.Status.PREVIEWED and request.user.pk != c.made_by_id,
         "net": c.backpay_total - c.shortfall_total if c.backpay_total is not None else Decimal("0"),
     })  # fmt: skip
