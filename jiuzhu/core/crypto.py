@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -101,6 +102,35 @@ class SoftwareProvider:
         except (ValueError, InvalidTag, UnicodeDecodeError) as exc:
             raise CryptoError("value failed authentication") from exc
 
+    def decrypt_many(self, tokens: Iterable[str], *, context: str = "") -> list[str]:
+        """``decrypt`` for many tokens of one context (bulk exports): the same results and the same
+        ``CryptoError``, with the per-key SM4 object and associated data made once per key instead of per value.
+        Every value is still authenticated (its own nonce and tag)."""
+        made: dict[str, tuple[algorithms.SM4, bytes]] = {}
+        b64 = base64.urlsafe_b64decode
+        gcm, cipher = modes.GCM, Cipher
+        out: list[str] = []
+        append = out.append
+        try:
+            for token in tokens:
+                prefix, kid, blob = token.split(":", 2)
+                key = made.get(kid)
+                if key is None:
+                    if prefix != PREFIX or kid not in self.keys.data_keys:
+                        raise CryptoError("unknown key or format")
+                    key = made[kid] = (algorithms.SM4(self.keys.data_keys[kid]), f"{kid}|{context}".encode())
+                elif prefix != PREFIX:
+                    raise CryptoError("unknown key or format")
+                raw = b64(blob.encode("ascii"))
+                if len(raw) < 12 + 16:
+                    raise CryptoError("truncated ciphertext")
+                dec = cipher(key[0], gcm(raw[:12], raw[-16:])).decryptor()
+                dec.authenticate_additional_data(key[1])
+                append((dec.update(raw[12:-16]) + dec.finalize()).decode("utf-8"))
+        except (ValueError, InvalidTag, UnicodeDecodeError) as exc:
+            raise CryptoError("value failed authentication") from exc
+        return out
+
     def blind_index(self, value: str, *, purpose: str) -> str:
         """HMAC-SM3 over purpose and value; 32 hex chars are enough to make collisions negligible."""
         h = hmac.HMAC(self.keys.index_key, hashes.SM3())
@@ -140,6 +170,11 @@ def encrypt(value: str, *, context: str = "") -> str:
 
 def decrypt(token: str, *, context: str = "") -> str:
     return provider().decrypt(token, context=context)
+
+
+def decrypt_many(tokens: Iterable[str], *, context: str = "") -> list[str]:
+    """``[decrypt(t, context=context) for t in tokens]``, faster (one key set-up per key, not per value)."""
+    return provider().decrypt_many(tokens, context=context)
 
 
 def blind_index(value: str, *, purpose: str) -> str:
