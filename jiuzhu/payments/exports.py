@@ -89,8 +89,16 @@ class Totals:
         self.amount = sum((t[3] for t in chunk), self.amount)
 
 
+KIND_NAMES = {"regular": "按月发放", "reissue": "失败重发", "backpay": "补发"}  # the sheet is a Chinese document
+
+
+def _officer(user: Any) -> str:
+    """The name a finance office knows (the login only when no name is recorded)."""
+    return (getattr(user, "full_name", "") or getattr(user, "username", "")) if user is not None else ""
+
+
 def stem(run: PayrollRun) -> str:
-    kind = "" if run.kind == PayrollRun.Kind.REGULAR else "-reissue"
+    kind = {PayrollRun.Kind.REGULAR: "", PayrollRun.Kind.REISSUE: "-reissue"}.get(run.kind, f"-{run.kind}")
     return f"payroll-{run.area_code}-{run.month:%Y%m}-{run.programme}-{run.pk}{kind}"
 
 
@@ -162,7 +170,7 @@ def export(run: PayrollRun | int, actor: Any) -> ExportBundle:
             r.status = PayrollRun.Status.EXPORTED
             r.version += 1
             r.save()
-        elif sums != r.exports:  # would mean a line changed after the bank got the file
+        elif sorted(sums.values()) != sorted(r.exports.values()):  # a line changed after the bank got the file
             raise Refused(_("导出文件与首次导出不一致，请联系系统管理员。"))
         audit_record(action="payroll.export", actor=actor, obj=r,
                      detail={"first": first, "lines": totals.count, "total": str(r.total_amount), "files": sums})  # fmt: skip
@@ -375,9 +383,12 @@ class DetailSheet:
         values = [v for r in cells for v in r[1:]]
         # rare: escape, strip what XML cannot hold before neutralising (safe_cell), keep spaces at either end
         if _UNSAFE.search("".join(values)) or _EDGE_SPACE.search("\x00".join(values)):
-            xml = "".join([_xml_row([r[0], *(safe_cell(v, xlsx=True) for v in r[1:])]) for r in rows])
-        else:
-            xml = "".join([f"<row><c><v>{r[0]}</v></c>{_S}{sep.join(r[1:])}{_SE}</row>" for r in cells])
+            xml = "".join([_xml_row([r[0], *(Decimal(v) if i == 4 else safe_cell(v, xlsx=True)
+                                                 for i, v in enumerate(r[1:]))]) for r in rows])  # fmt: skip
+        else:  # 金额 a number (Excel's SUM adds it up), the rest text
+            money = f'{_SE}<c s="{_MONEY_STYLE}"><v>'
+            xml = "".join([f"<row><c><v>{r[0]}</v></c>{_S}{sep.join(r[1:5])}{money}{r[5]}</v></c>{_S}"
+                           f"{sep.join(r[6:])}{_SE}</row>" for r in cells])  # fmt: skip
         self.sheet.write(xml.encode("utf-8"))
 
     def close(self, summary: list[list[Any]], created: str) -> bytes:
@@ -415,7 +426,7 @@ def workbook(run: PayrollRun, book: DetailSheet, totals: Totals) -> bytes:
     )
     sm: list[list[Any]] = [
         [f"{names.get(run.area_code, run.area_code)} {run.month:%Y年%m月} 社会救助资金发放汇总表"],
-        [f"批次 {run.pk}（{'失败重发' if run.kind == PayrollRun.Kind.REISSUE else '按月发放'}），项目：{PROGRAMME_NAMES.get(run.programme, run.programme)}"],
+        [f"批次 {run.pk}（{KIND_NAMES.get(run.kind, run.kind)}），项目：{PROGRAMME_NAMES.get(run.programme, run.programme)}"],
         [],
     ]  # fmt: skip
     head = ["区划代码", "乡镇（街道）"]
@@ -442,9 +453,9 @@ def workbook(run: PayrollRun, book: DetailSheet, totals: Totals) -> bytes:
     sm.append(
         [
             "制表（经办）",
-            getattr(run.made_by, "username", ""),
+            _officer(run.made_by),
             "审核",
-            getattr(run.approved_by, "username", ""),
+            _officer(run.approved_by),
         ]
     )
     sm.append(["财务负责人（签字）", "", "日期", ""])

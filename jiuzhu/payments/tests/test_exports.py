@@ -48,6 +48,11 @@ def _run_with(personas, names: list[tuple[str, str]]) -> PayrollRun:
     return run
 
 
+def _texts(row: tuple) -> list[str]:
+    """A detail row as the CSV writes it (金额 with two decimals)."""
+    return [f"{v:.2f}" if i == 5 else str(v) for i, v in enumerate(row)]
+
+
 def test_csv_xml_and_xlsx_agree_line_by_line(personas):
     run = _run_with(personas, AWKWARD)
     rows, xml, xlsx = _files(run, personas.caseworker_a)
@@ -78,8 +83,8 @@ def test_csv_xml_and_xlsx_agree_line_by_line(personas):
     assert wb.sheetnames == ["发放明细", "汇总"]
     detail = [list(r) for r in wb["发放明细"].iter_rows(values_only=True)]
     assert detail[0] == CSV_HEADERS
-    assert [[str(v) for v in r] for r in detail[1:]] == rows[1:]
-    assert all(isinstance(r[0], int) for r in detail[1:])
+    assert [_texts(r) for r in detail[1:]] == rows[1:]
+    assert all(isinstance(r[0], int) and isinstance(r[5], float) for r in detail[1:])  # 序号 and 金额 numbers
     assert b'<t xml:space="preserve">' + "工商银行 ".encode() in zipfile.ZipFile(io.BytesIO(xlsx)).read(
         "xl/worksheets/sheet1.xml"
     )  # the trailing space kept for Excel too
@@ -172,7 +177,7 @@ def test_xlsx_strips_what_xml_cannot_hold_then_neutralises(personas):
     assert (
         detail[1][2] == "王五" and detail[1][4] == "'=银行"
     )  # safe_cell(xlsx=True): stripped, then neutralised
-    assert [[str(v) for v in r] for r in detail[2:]] == rows[2:]
+    assert [_texts(r) for r in detail[2:]] == rows[2:]
 
 
 def test_chunks_follow_on(personas, monkeypatch):
@@ -183,4 +188,4 @@ def test_chunks_follow_on(personas, monkeypatch):
     refs = [t.text for t in DET.fromstring(xml).iter(f"{{{PAIN}}}EndToEndId")]
     assert refs == [r[1] for r in rows[1:]]
     detail = list(load_workbook(io.BytesIO(xlsx))["发放明细"].iter_rows(values_only=True))
-    assert [[str(v) for v in r] for r in detail[1:]] == rows[1:]
+    assert [_texts(r) for r in detail[1:]] == rows[1:]
