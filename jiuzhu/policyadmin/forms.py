@@ -44,7 +44,7 @@ class SourceFields(forms.Form):
 class ChangeForm(SourceFields):
     scope = forms.ChoiceField(label=_("适用地区"))
     value = forms.CharField(label=_("新值"), max_length=64)
-    effective_from = forms.DateField(label=_("生效日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(label=_("生效日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     field_order = ["scope", "value", "effective_from", "source", "article", "note", "confidence"]
 
     def __init__(self, *args: Any, spec: ParamSpec, scopes: list[tuple[str, str]], **kwargs: Any):
