@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_adjust
+from . import views, views_adjust, views_recovery
 
 app_name = "payments"
 
@@ -21,4 +21,9 @@ urlpatterns = [
     path("standards/<int:pk>/progress/", views_adjust.standard_progress, name="standard_progress"),
     path("standards/<int:pk>/approve/", views_adjust.standard_approve, name="standard_approve"),
     path("adjust/", views_adjust.adjust, name="adjust"),
+    path("recoveries/", views_recovery.recovery_list, name="recoveries"),
+    path("recoveries/new/<int:entitlement>/", views_recovery.recovery_new, name="recovery_new"),
+    path("recoveries/<int:pk>/", views_recovery.recovery_detail, name="recovery"),
+    path("recoveries/<int:pk>/plan/", views_recovery.recovery_plan, name="recovery_plan"),
+    path("recoveries/<int:pk>/repay/", views_recovery.recovery_repay, name="recovery_repay"),
 ]

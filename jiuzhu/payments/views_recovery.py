@@ -1,0 +1,229 @@
+"""Pages for 追缴 (recovery of overpaid money, the web face of ``adjustments.overpaid_months``,
+``create_recovery``, ``plan`` and ``repay``): the area's recoveries, starting one from an entitlement (the
+overpaid months shown before it is confirmed), a recovery with its months, amounts, repayment plan and repayments.
+
+Officers with the payment permission start recoveries, make plans and record repayments; an auditor reads the
+list and the recoveries (no forms). As on the other payment pages, the services check the permission and the
+area again and audit what they do; their refusals are shown as form errors. A recovery or an entitlement outside
+the user's area is a 404 like a missing one. Names are masked; no ID or account number is shown."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Max, Min, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jiuzhu.accounts import roles
+from jiuzhu.core.masking import mask_name
+from jiuzhu.core.models import AuditEvent
+from jiuzhu.core.scoping import can, get_scoped_or_404
+
+from . import adjustments, services
+from .forms import PROGRAMME_CHOICES
+from .forms_recovery import PlanForm, RecoveryFilter, RecoveryStartForm, RepaymentForm
+from .models import Entitlement, PayrollLine, Recovery
+
+PER_PAGE = 50
+FEN = Decimal("0.01")
+
+
+def _reader(request: HttpRequest) -> str:
+    """The permission the user reads recoveries with: ``pay`` (officers) or ``view_audit`` (auditors); else 403."""
+    if can(request.user, roles.PAY):
+        return roles.PAY
+    if can(request.user, roles.VIEW_AUDIT):
+        return roles.VIEW_AUDIT
+    raise PermissionDenied
+
+
+def _need_pay(request: HttpRequest) -> None:
+    if not can(request.user, roles.PAY):
+        raise PermissionDenied
+
+
+def _errors(form: Any, e: services.PaymentError, field: str | None = None) -> None:
+    for m in e.messages or [str(e)]:
+        form.add_error(field, m)
+
+
+def programme_label(code: str) -> str:
+    return str(dict(PROGRAMME_CHOICES).get(code, code))
+
+
+# --- the list -----------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def recovery_list(request: HttpRequest) -> HttpResponse:
+    action = _reader(request)
+    form = RecoveryFilter(request.GET or None)
+    qs = Recovery.objects.restrict(request.user, action).select_related("household").order_by("-pk")
+    if form.is_valid() and form.cleaned_data["status"]:
+        qs = qs.filter(status=form.cleaned_data["status"])
+    totals = qs.aggregate(total=Sum("total"), repaid=Sum("repaid"))
+    total, repaid = (Decimal(totals["total"] or 0).quantize(FEN), Decimal(totals["repaid"] or 0).quantize(FEN))
+    page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    rows = [{"r": r, "head": mask_name(r.household.head_name or ""), "programme": programme_label(r.programme)}
+            for r in page]  # fmt: skip
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "payments/recoveries.html", {
+        "form": form, "rows": rows, "page": page, "query": query.urlencode(), "count": page.paginator.count,
+        "sum_total": total, "sum_repaid": repaid, "sum_balance": total - repaid, "can_pay": action == roles.PAY,
+    })  # fmt: skip
+
+
+# --- starting one -------------------------------------------------------------------------------------------------
+
+
+def _paid_span(e: Entitlement) -> tuple[Any, Any]:
+    """The first and last months the household was paid for the entitlement's programme (the form's defaults)."""
+    agg = (PayrollLine.objects.filter(household_id=e.household_id, programme=e.programme, status=PayrollLine.Status.PAID)
+           .aggregate(first=Min("month"), last=Max("month")))  # fmt: skip
+    return agg["first"], agg["last"]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recovery_new(request: HttpRequest, entitlement: int) -> HttpResponse:
+    """Two steps on one form: 计算多发月份 shows each overpaid month (paid → due) and the amounts; 确认追缴 creates the
+    recovery (the service works the months out again from the same facts)."""
+    e = get_scoped_or_404(Entitlement.objects.select_related("household", "recipient"), request.user, roles.PAY,
+                          pk=entitlement)  # fmt: skip
+    _need_pay(request)
+    first, last = _paid_span(e)
+    preview: dict[str, Any] | None = None
+    status = 200
+    if request.method == "POST":
+        form = RecoveryStartForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            rows = adjustments.overpaid_months(e, d["first_month"], d["last_month"], not_entitled=d["not_entitled"])
+            over = sum((Decimal(r["over"]) for r in rows), Decimal("0.00"))
+            multiple = d["fine_multiple"] if d["fraud"] else None
+            fine = (over * multiple).quantize(FEN, rounding=ROUND_HALF_UP) if multiple is not None else Decimal("0.00")
+            preview = {"rows": rows, "overpaid": over, "fine": fine, "total": over + fine, "multiple": multiple}
+            if not rows:
+                form.add_error(None, _("所选月份没有多发的金额。"))
+                status = 400
+            elif "confirm" in request.POST:
+                try:
+                    r = adjustments.create_recovery(e, request.user, first_month=d["first_month"],
+                                                    last_month=d["last_month"], reason=d["reason"],
+                                                    not_entitled=d["not_entitled"], fraud=d["fraud"],
+                                                    fine_multiple=multiple, decision_no=d["decision_no"])  # fmt: skip
+                except services.PaymentError as err:
+                    _errors(form, err)
+                    status = 400
+                else:
+                    messages.success(request, _("已立案追缴，应追缴合计 %(t)s 元。") % {"t": r.total})
+                    return redirect("payments:recovery", pk=r.pk)
+        else:
+            status = 400
+    else:
+        form = RecoveryStartForm(initial={"first_month": f"{first:%Y-%m}" if first else f"{e.start_month:%Y-%m}",
+                                          "last_month": f"{last:%Y-%m}" if last else f"{adjustments.this_month():%Y-%m}"})  # fmt: skip
+    return render(request, "payments/recovery_new.html", {
+        "e": e, "head": mask_name(e.household.head_name or ""), "recipient": mask_name(e.recipient.name or ""),
+        "programme": programme_label(e.programme), "form": form, "preview": preview, "paid_first": first,
+        "paid_last": last, "open": e.recoveries.filter(status=Recovery.Status.OPEN).order_by("pk"),
+    }, status=status)  # fmt: skip
+
+
+# --- one recovery -------------------------------------------------------------------------------------------------
+
+def _history(r: Recovery) -> list[dict[str, Any]]:
+    """The recovery's audit events (written by the services), oldest first."""
+    labels = {"payroll.recovery": _("立案追缴"), "payroll.recovery_plan": _("制定还款计划"),
+              "payroll.repayment": _("登记退回")}  # fmt: skip
+    events = AuditEvent.objects.filter(object_type=Recovery._meta.label_lower, object_id=str(r.pk),
+                                       action__in=list(labels)).order_by("seq")  # fmt: skip
+    out = []
+    for ev in events:
+        d = ev.detail or {}
+        if ev.action == "payroll.recovery":
+            what = _("多发 %(o)s 元，罚款 %(f)s 元") % {"o": d.get("overpaid", ""), "f": d.get("fine", "")}
+        elif ev.action == "payroll.recovery_plan":
+            what = _("未退余额 %(b)s 元分 %(n)s 期，首期 %(d)s") % {"b": d.get("balance", ""), "n": d.get("instalments", ""),
+                                                           "d": d.get("first_due", "")}  # fmt: skip
+        else:
+            what = _("收据号 %(no)s，%(a)s 元，余额 %(b)s 元") % {"no": d.get("receipt_no", ""), "a": d.get("amount", ""),
+                                                          "b": d.get("balance", "")}  # fmt: skip
+        out.append({"at": ev.at, "who": ev.actor_username, "action": labels[ev.action], "what": what})
+    return out
+
+
+def _scoped(request: HttpRequest, pk: int, action: str) -> Recovery:
+    return get_scoped_or_404(Recovery.objects.select_related("household", "entitlement", "made_by"), request.user,
+                             action, pk=pk)  # fmt: skip
+
+
+def _detail(request: HttpRequest, r: Recovery, *, action: str, plan_form: PlanForm | None = None,
+            repay_form: RepaymentForm | None = None, status: int = 200) -> HttpResponse:  # fmt: skip
+    instalments = list(r.instalments.all())
+    can_pay = action == roles.PAY
+    return render(request, "payments/recovery.html", {
+        "r": r, "head": mask_name(r.household.head_name or ""), "programme": programme_label(r.programme),
+        "months": r.months, "instalments": instalments,
+        "instalment_sum": sum((i.amount for i in instalments), Decimal("0.00")),
+        "repayments": list(r.repayments.select_related("recorded_by")), "history": _history(r),
+        "can_pay": can_pay, "open": r.status == Recovery.Status.OPEN,
+        "plan_form": plan_form or PlanForm(prefix="plan"), "repay_form": repay_form or RepaymentForm(prefix="pay"),
+    }, status=status)  # fmt: skip
+
+
+@login_required
+@require_GET
+def recovery_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    action = _reader(request)
+    return _detail(request, _scoped(request, pk, action), action=action)
+
+
+@login_required
+@require_POST
+def recovery_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    r = _scoped(request, pk, roles.PAY)
+    _need_pay(request)
+    form = PlanForm(request.POST, prefix="plan")
+    if form.is_valid():
+        try:
+            rows = adjustments.plan(r, request.user, instalments=form.cleaned_data["instalments"],
+                                    first_due=form.cleaned_data["first_due"])  # fmt: skip
+        except services.PaymentError as e:
+            _errors(form, e)
+        else:
+            messages.success(request, _("已制定还款计划，共 %(n)s 期。") % {"n": len(rows)})
+            return redirect("payments:recovery", pk=r.pk)
+    r.refresh_from_db()
+    return _detail(request, r, action=roles.PAY, plan_form=form, status=400)
+
+
+@login_required
+@require_POST
+def recovery_repay(request: HttpRequest, pk: int) -> HttpResponse:
+    r = _scoped(request, pk, roles.PAY)
+    _need_pay(request)
+    form = RepaymentForm(request.POST, prefix="pay")
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            p = adjustments.repay(r, request.user, amount=d["amount"], paid_on=d["paid_on"], receipt_no=d["receipt_no"])
+        except services.PaymentError as e:
+            _errors(form, e, "amount")
+        else:
+            r.refresh_from_db()
+            messages.success(request, _("已登记退回 %(a)s 元（收据号 %(no)s），未退余额 %(b)s 元。") % {
+                "a": p.amount, "no": p.receipt_no, "b": r.balance})  # fmt: skip
+            return redirect("payments:recovery", pk=r.pk)
+    r.refresh_from_db()
+    return _detail(request, r, action=roles.PAY, repay_form=form, status=400)
