@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 
 from . import errors
 from .docs import LocalSwagger
-from .routes import auth, cases, households, me, persons, policy
+from .routes import auth, cases, households, me, payments, persons, policy
 from .tokens import BearerAuth
 
 api = NinjaAPI(
@@ -30,3 +30,4 @@ api.add_router("/persons", persons.router)
 api.add_router("/me", me.router)
 api.add_router("/policy", policy.router)
 api.add_router("/cases", cases.router)
+api.add_router("/payments", payments.router)
