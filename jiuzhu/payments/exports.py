@@ -98,7 +98,7 @@ def _officer(user: Any) -> str:
 
 
 def stem(run: PayrollRun) -> str:
-    kind = {PayrollRun.Kind.REGULAR: "", PayrollRun.Kind.REISSUE: "-reissue"}.get(run.kind, f"-{run.kind}")
+    kind = {"regular": "", "reissue": "-reissue"}.get(str(run.kind), f"-{run.kind}")
     return f"payroll-{run.area_code}-{run.month:%Y%m}-{run.programme}-{run.pk}{kind}"
 
 

@@ -73,10 +73,12 @@ def test_every_route_is_listed(db):
         "/api/v1/households/{household_id}/persons", "/api/v1/households/{household_id}/reveal",
         "/api/v1/persons", "/api/v1/persons/{person_id}", "/api/v1/persons/{person_id}/reveal",
         "/api/v1/policy/evaluate", "/api/v1/cases/requests", "/api/v1/cases/{case_no}",
-        "/api/v1/cases/{case_no}/actions/{action}",
+        "/api/v1/cases/{case_no}/actions/{action}", "/api/v1/payments/runs", "/api/v1/payments/runs/{run_id}",
+        "/api/v1/payments/runs/{run_id}/approve", "/api/v1/payments/runs/{run_id}/lines",
+        "/api/v1/payments/entitlements/{entitlement_id}",
     }  # fmt: skip
     methods = {(p, m) for p, item in _schema()["paths"].items() for m in item if m in METHODS}
-    assert len(methods) == 17
+    assert len(methods) == 22
 
 
 def test_auth_and_error_responses_documented(db):

@@ -90,12 +90,12 @@ class Command(BaseCommand):
 
         # departmental file drops for the 核对 (docs/verification-feeds.md), ingested; reused on a second run
         say(ensure_demo_feeds(DEMO_COUNTY, settings.VAR_DIR / "feeds", seed=seed))
-        from jiuzhu.payments.services import entitlements_from_registry
-
         # 按月发放: the registry's current 低保 and 特困 recipients get their entitlements (docs/payments.md), paid by
         # the platform from this month (the old system paid them until last month: no back-pay owed for the
         # months since the synthetic registry's as-of date)
         from django.utils import timezone
+
+        from jiuzhu.payments.services import entitlements_from_registry
 
         made_e = entitlements_from_registry(DEMO_COUNTY, None, start=timezone.localdate().replace(day=1))
         say(f"payroll: entitlements migrated from the registry {made_e}" if made_e else "payroll: entitlements present, reused")
