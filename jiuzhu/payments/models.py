@@ -207,7 +207,9 @@ class PayrollLine(models.Model):
             models.CheckConstraint(condition=Q(advance_deducted__gte=0), name="payments_line_advance_gte_0"),
             models.CheckConstraint(condition=Q(deducted__gte=0), name="payments_line_deducted_gte_0"),
         ]  # fmt: skip
-        indexes = [models.Index(fields=["run", "status"], name="payments_line_run_status")]
+        indexes = [models.Index(fields=["run", "status"], name="payments_line_run_status"),
+                   # a month's failed lines, looked up by every chunk of a payroll (few: a small index)
+                   models.Index(fields=["month"], condition=Q(status="failed"), name="payments_line_failed_month")]  # fmt: skip
 
 
 class PayrollSkip(models.Model):

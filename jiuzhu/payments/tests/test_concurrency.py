@@ -9,6 +9,7 @@ Skipped on SQLite (it serialises writers and its in-memory test database takes n
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -75,3 +76,36 @@ def test_concurrent_approvals_one_wins(world, personas):
     wins = [r for r in results if isinstance(r, PayrollRun)]
     assert len(wins) == 1 and wins[0].approved_by_id != officers[0].pk
     assert isinstance(results[0], services.Forbidden)
+
+
+def test_reading_ahead_writes_what_reading_in_turn_writes(world, monkeypatch):
+    """A large run reads the next chunk on a second connection while it writes this one: the lines, skips and
+    totals are those of the same month generated chunk by chunk in turn (compared on two months)."""
+    hs, officers = world
+    from jiuzhu.registry.models import Household
+
+    Household.objects.filter(pk=hs[-1].pk).update(bank_account_enc="", bank_account_bi="", bank_account_masked="")
+    aside: list[int] = []
+    read_aside = services._read_aside
+
+    def counted(*a: Any, **kw: Any) -> Any:
+        aside.append(1)
+        return read_aside(*a, **kw)
+
+    monkeypatch.setattr(services, "_read_aside", counted)
+    monkeypatch.setattr(services, "PREFETCH_MIN", 0)
+    ahead = services.generate(area_code=TOWN_A, month=MONTH, programme="dibao", actor=officers[0], chunk_size=3)
+    assert len(aside) >= 4  # every chunk after the first was read ahead
+    monkeypatch.setattr(services, "PREFETCH_MIN", 10**9)
+    later = MONTH.replace(month=MONTH.month + 1)
+    in_turn = services.generate(area_code=TOWN_A, month=later, programme="dibao", actor=officers[0], chunk_size=3)
+    assert len(aside) >= 4 and ahead.status == in_turn.status == "generated"
+
+    def shape(run: PayrollRun) -> tuple[Any, ...]:
+        lines = sorted(run.lines.values_list("entitlement_id", "amount", "engine_amount", "payee_name",
+                                             "bank_account_masked"))  # fmt: skip
+        skips = sorted(run.skips.values_list("entitlement_id", "reason"))
+        return lines, skips, run.line_count, run.total_amount
+
+    assert shape(ahead) == shape(in_turn)
+    assert ahead.line_count == 9 and [r for _, r in shape(ahead)[1]] == ["no_account"]
