@@ -161,8 +161,9 @@ class PayrollLine(models.Model):
     run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="lines", db_index=False)
     entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="lines")
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
-    area_code = models.CharField(max_length=12, db_index=True)  # the household's area at generation
+    # no index of its own: the live-line constraint leads with it (a line is written a million times a month)
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False)
+    area_code = models.CharField(max_length=12)  # the household's area at generation (lines are read by run)
     programme = models.CharField(max_length=16)
     month = models.DateField()
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -172,7 +173,7 @@ class PayrollLine(models.Model):
     # The engine's result is reproduced from the household's input on the month's first day and the run's frozen
     # parameters: <programme>@<YYYY-MM>/<household no>/<snapshot sha256, 12>.
     explanation_ref = models.CharField(max_length=120)
-    reference = models.CharField(max_length=40, unique=True)  # the bank's transaction reference
+    reference = models.CharField(max_length=40)  # the bank's transaction reference (unique: constraint below)
     payee_name = models.CharField(max_length=64)
     bank_name = models.CharField(max_length=64)
     bank_account_enc = models.TextField()  # the household's ciphertext at generation (context household.bank_account)
@@ -182,8 +183,9 @@ class PayrollLine(models.Model):
     failure_reason = models.CharField(max_length=200, blank=True, default="")
     settled_on = models.DateField(null=True, blank=True)  # the bank's date for paid / failed
     reissue_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="reissues")  # fmt: skip
-    bank_return = models.ForeignKey("BankReturn", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+                                   related_name="reissues", db_index=False)  # partial index below  # fmt: skip
+    bank_return = models.ForeignKey("BankReturn", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                    db_index=False)  # fmt: skip
     # 0: the month's payment; n >= 1: the n-th supplement (补发差额, e.g. after a retroactive 调标) for the same
     # month, paid by a back-pay run (adjustments.py). The live-line constraints include it: the month's payment
     # once, and each supplement once.
@@ -201,6 +203,8 @@ class PayrollLine(models.Model):
                                     name="payments_one_live_line_household"),
             # a back-pay run pays several months of one entitlement
             models.UniqueConstraint(fields=["run", "entitlement", "month", "seq"], name="payments_line_run_entitlement"),
+            # one index (unique=True on a CharField would add a second, for LIKE, on PostgreSQL)
+            models.UniqueConstraint(fields=["reference"], name="payments_line_reference"),
             models.UniqueConstraint(fields=["reissue_of"], condition=Q(status__in=["pending", "paid"]),
                                     name="payments_one_live_reissue"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_line_amount_gt_0"),
@@ -209,7 +213,9 @@ class PayrollLine(models.Model):
         ]  # fmt: skip
         indexes = [models.Index(fields=["run", "status"], name="payments_line_run_status"),
                    # a month's failed lines, looked up by every chunk of a payroll (few: a small index)
-                   models.Index(fields=["month"], condition=Q(status="failed"), name="payments_line_failed_month")]  # fmt: skip
+                   models.Index(fields=["month"], condition=Q(status="failed"), name="payments_line_failed_month"),
+                   models.Index(fields=["reissue_of"], condition=Q(reissue_of__isnull=False),
+                                name="payments_line_reissue_of")]  # fmt: skip
 
 
 class PayrollSkip(models.Model):
@@ -224,7 +230,7 @@ class PayrollSkip(models.Model):
         HOUSEHOLD_CLOSED = "household_closed", _("家庭已注销")
         ALREADY_PAID = "already_paid", _("该月已在其他发放批次中")
 
-    run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="skips")
+    run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="skips", db_index=False)  # (run, entitlement)
     entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="+")
     area_code = models.CharField(max_length=12)
     reason = models.CharField(max_length=20, choices=Reason.choices)
