@@ -12,13 +12,16 @@ finish), approve and export — side by side with the floor: the same month writ
    member of each household). Keys live in a throw-away directory; the database is dropped at the end unless
    ``--keep``.
 2. ``payments.services.generate`` for the whole county and the month, timed per stage by wrapping its helpers:
-     read_s      the chunk's entitlements and ``registry.policy_input.household_inputs`` (plus reserve advances)
-     evaluate_s  the policy engine, one vectorised call per chunk and programme (``evaluate_households``)
-     write_s     each chunk's transaction: what is done already, already paid elsewhere, lines and skips
+     read_s      the chunk's entitlements, what is done, the households as the engine's columns
+                 (``registry.columns``) and the reserve advances — from the second chunk on, on a second
+                 connection while the previous chunk is evaluated and written, so it overlaps the next two
+     evaluate_s  the policy engine, one vectorised call per chunk and programme (``evaluate_registry``)
+     write_s     each chunk's transaction: what is done already, failed elsewhere, lines and skips
      finish_s    the completion check, totals, the run marked generated
-   ``generate_s`` is the call end to end (with the snapshot when the run is created); ``approve_s`` the second
+   The stages add up to more than ``generate_s`` by the overlap. ``generate_s`` is the call end to end (with the
+   snapshot when the run is created); ``approve_s`` the second
    officer's approval; ``export_s`` ``payments.exports.export`` (decrypting every account, CSV, pain.001 XML and
-   the xlsx workbook). ``total_s`` = generate + approve + export.
+   the xlsx workbook, written as one streaming pass). ``total_s`` = generate + approve + export.
 3. The floor, on the same database and month: ``floor_write_s`` one ``INSERT INTO <copy of the lines table, with
    the same indexes> SELECT …`` of every in-scope entitlement's decided amount (no engine, no checks), and
    ``floor_export_s`` one ``COPY (SELECT … lines joined to households) TO STDOUT (FORMAT csv)`` (ciphertexts, not
@@ -110,15 +113,18 @@ def prepare(size: int, seed: int, reuse: bool) -> dict[str, Any]:
     from jiuzhu.core.divisions import known_county_codes, load_national
     from jiuzhu.synth.load import generate as synth
 
-    if reuse:  # development: the households of an earlier --keep run, the payroll tables emptied
+    if reuse:  # development: the households and entitlements of an earlier --keep run, the payroll emptied
         call_command("migrate", verbosity=0)
         with connection.cursor() as cur:
-            for table in ("payments_payrollskip", "payments_payrollline", "payments_payrollrun", "payments_entitlement",
-                          "cases_decision", "cases_case", "batch_jobrun"):  # fmt: skip
-                cur.execute(f"DELETE FROM {table}")  # noqa: S608
-            cur.execute("SELECT count(*), (SELECT count(*) FROM registry_person) FROM registry_household")
-            households, persons = cur.fetchone()
+            cur.execute("TRUNCATE payments_payrollskip, payments_payrollline, payments_payrollrun, batch_jobrun CASCADE")
+            cur.execute("SELECT count(*), (SELECT count(*) FROM registry_person), "
+                        "(SELECT count(*) FROM payments_entitlement) FROM registry_household")  # fmt: skip
+            households, persons, entitlements = cur.fetchone()
         assert households == size, f"the kept database holds {households:,} households, not {size:,}"
+        if entitlements == size:
+            return {"households": households, "persons": persons, "entitlements": entitlements}
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE payments_entitlement, cases_decision, cases_case CASCADE")
     else:
         t = time.perf_counter()
         call_command("migrate", verbosity=0)
@@ -282,10 +288,13 @@ def main() -> None:
     ap.add_argument("--reuse", metavar="VAR_DIR", help="development: reuse a database kept with --keep (its keys in "
                     "VAR_DIR, printed by that run) instead of building it again")  # fmt: skip
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--prepare-only", action="store_true", help="development: build and keep the database, run nothing "
+                    "(then --reuse it)")  # fmt: skip
     args = ap.parse_args()
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("the payroll benchmark runs on PostgreSQL (--database-url postgres://…)")
     tmp = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp(prefix="jiuzhu-bench-payroll-"))
+    args.keep = args.keep or args.prepare_only
     if args.keep:
         log(f"keys in {tmp} (for --reuse)")
     os.environ.update({
@@ -307,6 +316,9 @@ def main() -> None:
         t = time.perf_counter()
         sizes = prepare(args.size, args.seed, bool(args.reuse))
         prepare_s = time.perf_counter() - t
+        if args.prepare_only:
+            log(f"prepared in {prepare_s:.0f} s: {sizes}")
+            return
         maker, checker = officers()
         jz = run_jiuzhu(maker, checker)
         log(f"jiuzhu: generate {jz['generate_s']} s (read {jz.get('read_s')}, evaluate {jz.get('evaluate_s')}, "
