@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
@@ -42,7 +43,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HOUSEHOLDS = 1000  # the demo county, small (20,000 in `make demo`): 关庙镇 gets a dozen or so entitlements
 TOWNSHIP = "610902100"  # 关庙镇, cw_guanmiao's township
-MONTH = "2026-06"  # the synthetic registry's as_of is 2026-01-01: migrated recipients are paid from 2026-02
+MONTH = f"{timezone.localdate():%Y-%m}"  # demo-setup migrates the recipients with this month as their first paid
 CENT = Decimal("0.01")
 RURAL = "dibao.standard.rural"
 CITY = "6109"  # 安康市
