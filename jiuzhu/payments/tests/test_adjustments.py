@@ -175,6 +175,10 @@ def test_a_reduction_is_what_the_payroll_pays_and_backpay_and_review_keep_it(per
     feb = feb_run.lines.get()
     assert (feb.amount, feb.engine_amount, feb.deducted) == (Decimal("1200.00"), Decimal("1530.00"), Decimal("330.00"))
     assert feb_run.total_amount == Decimal("1200.00")
+    from .test_views import client
+
+    page = client(rv).get(f"/payments/runs/{feb_run.pk}/").content.decode()
+    assert 'data-testid="line-deducted">330.00<' in page  # the run page shows what was withheld
     services.cancel(feb_run, cw, "重新生成")  # February not paid: back-pay owes it, reduced
     monkeypatch.setattr(adjustments, "this_month", lambda: MAR)
     res = adjustments.backpay(area_code=TOWN_A, actor=cw, through=FEB)
