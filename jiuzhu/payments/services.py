@@ -274,7 +274,7 @@ def _done(run: PayrollRun, ids: Iterable[int]) -> set[int]:
     return got & ids
 
 
-def _prefetching(scope: QuerySet[Entitlement], chunk_size: int) -> bool:
+def _prefetching(scope: QuerySet[Entitlement]) -> bool:
     """Read the next chunk on a second connection while this one is evaluated and written: on PostgreSQL, only
     outside a transaction (a second connection would not see its uncommitted rows), and only for a large run
     (``PREFETCH_MIN`` entitlements: a second connection for a small run would halve how many runs the database
@@ -305,7 +305,7 @@ def _fill(run: PayrollRun, chunk_size: int, after_chunk: Callable[[PayrollRun, i
     _check_parameters(run)
     scope = in_scope(run.area_code, run.month, run.programme)
     written = 0
-    pool = ThreadPoolExecutor(1, thread_name_prefix="payroll-read") if _prefetching(scope, chunk_size) else None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="payroll-read") if _prefetching(scope) else None
     try:
         chunk = _read(run, scope, 0, chunk_size)
         while True:
