@@ -422,6 +422,14 @@ def create_recovery(entitlement: Entitlement | int, actor: Any, *, first_month: 
     multiple = Decimal(fine_multiple).quantize(FEN) if fraud and fine_multiple is not None else None
     fine = (over * multiple).quantize(FEN, rounding=ROUND_HALF_UP) if multiple is not None else ZERO
     with transaction.atomic():
+        # a month is recovered once: an earlier recovery of the entitlement (open or settled) that took any of
+        # these months refuses this one (the entitlement's row lock serialises two officers doing it at once)
+        Entitlement.objects.select_for_update().filter(pk=ent.pk).exists()
+        wanted = {x["month"] for x in rows}
+        for earlier in Recovery.objects.filter(entitlement=ent).order_by("pk"):
+            both = sorted(wanted & {x["month"] for x in earlier.months})
+            if both:
+                raise Refused(_("%(m)s 已在追缴第 %(n)s 号中追回，不能重复追缴。") % {"m": "、".join(both), "n": earlier.pk})
         r = Recovery.objects.create(entitlement=ent, household_id=ent.household_id, area_code=ent.area_code,
                                     programme=ent.programme, first_month=first, last_month=last, months=rows,
                                     overpaid=over, fraud=fraud, decision_no=decision_no.strip()[:100],

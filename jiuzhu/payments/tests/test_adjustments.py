@@ -212,6 +212,9 @@ def test_recovery_with_fraud_fine_plan_and_repayments_by_hand(personas):
                                     decision_no="汉民罚〔2026〕3号", fine_multiple=Decimal("1.5"))  # fmt: skip
     assert [x["over"] for x in r.months] == ["598.63", "598.63"]
     assert (r.overpaid, r.fine, r.total) == (Decimal("1197.26"), Decimal("1795.89"), Decimal("2993.15"))
+    with pytest.raises(adjustments.Refused, match="2026-02 已在追缴第") as again:  # a month is recovered once
+        adjustments.create_recovery(e, cw, first_month=FEB, last_month=FEB, reason="重复立案")
+    assert str(r.pk) in str(again.value) and Recovery.objects.filter(entitlement=e).count() == 1
     # plan: 2993.15 in 4 instalments = 748.28 × 3 + 748.31 (299315 分 // 4 = 74828, the remainder on the last)
     rows = adjustments.plan(r, cw, instalments=4, first_due=dt.date(2026, 1, 31))
     assert [(i.due_on, i.amount) for i in rows] == [
