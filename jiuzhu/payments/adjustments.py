@@ -42,7 +42,7 @@ from .models import (
     RecoveryInstalment,
     Repayment,
 )
-from .services import Forbidden, Refused, _authorise
+from .services import Forbidden, Refused, _advances, _authorise
 
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
@@ -70,11 +70,6 @@ class Due(NamedTuple):
     deduction: Decimal  # the entitlement's 减发 that month
 
 
-def deduction_in(e: Entitlement, month: dt.date) -> Decimal:
-    """The entitlement's 减发 withheld in ``month``."""
-    return e.deduction if e.deduction and e.deduction_from is not None and e.deduction_from <= month else ZERO
-
-
 def outcomes(entitlements: list[Entitlement], month: dt.date, *, programme: str | None = None) -> dict[int, Due]:
     """Per entitlement: the engine's outcome for its household and programme on the month's first day, the
     reserve-fund advance of that month for its case and the entitlement's 减发 (both deducted from what the
@@ -91,20 +86,7 @@ def outcomes(entitlements: list[Entitlement], month: dt.date, *, programme: str 
     for e in entitlements:
         o = res[programme or e.programme][e.household_id]
         adv = advances.get(e.case_id, (ZERO, []))[0] if e.case_id else ZERO
-        out[e.pk] = Due(o, adv, ZERO if programme else deduction_in(e, month))
-    return out
-
-
-def _advances(case_ids: set[int], month: dt.date) -> dict[int, tuple[Decimal, list[int]]]:
-    """先行救助 paid from the township reserve fund for these cases in the month (as the payroll deducts them)."""
-    from jiuzhu.cases.models import ReserveEntry
-
-    out: dict[int, tuple[Decimal, list[int]]] = {}
-    rows = (ReserveEntry.objects.filter(case_id__in=case_ids, kind=ReserveEntry.Kind.PAYMENT, on__gte=month,
-                                        on__lt=add_months(month, 1)).values_list("case_id", "amount", "seq"))  # fmt: skip
-    for case_id, amount, seq in rows:
-        total, seqs = out.get(case_id, (ZERO, []))
-        out[case_id] = (total - amount, [*seqs, seq])  # payments are negative in the ledger
+        out[e.pk] = Due(o, adv, ZERO if programme else lifecycle.withheld(e, month))
     return out
 
 

@@ -103,6 +103,12 @@ def change_amount(entitlement: Entitlement, amount: Decimal, month: dt.date, *, 
                              "reason": reason[:200]})  # fmt: skip
 
 
+def withheld(e: Any, month: dt.date) -> Decimal:
+    """The entitlement's 减发 withheld in ``month`` (an ``Entitlement`` or a row with its ``deduction`` and
+    ``deduction_from``)."""
+    return e.deduction if e.deduction and e.deduction_from is not None and e.deduction_from <= month else Decimal("0.00")
+
+
 def set_deduction(entitlement: Entitlement, deduction: Decimal, month: dt.date, *, actor: Any,
                   reason: str) -> Entitlement:  # fmt: skip
     """减发 from ``month``: ``deduction`` withheld every month from what the engine gives (0 lifts it). The

@@ -39,6 +39,7 @@ from jiuzhu.core.audit import audit_record
 from jiuzhu.core.months import add_months, first_of
 from jiuzhu.core.scoping import area_visible
 
+from . import lifecycle
 from .evaluation import digest, evaluate_registry, parameter_snapshot
 from .models import ALL, MONTHLY_PROGRAMMES, Entitlement, PayrollLine, PayrollRun, PayrollSkip
 
@@ -345,7 +346,7 @@ def _read(run: PayrollRun, scope: QuerySet[Entitlement], last_pk: int,
     if not todo:
         return chunk[-1].pk, [], None, {}
     registry = registry_columns(sorted({e.household_id for e in todo}), run.month)
-    return chunk[-1].pk, todo, registry, _advances(todo, run.month, run)
+    return chunk[-1].pk, todo, registry, _advances({e.case_id for e in todo if e.case_id}, run.month, run)
 
 
 def _write(run: PayrollRun, lines: list[Line], skips: list[Skip]) -> bool:
@@ -464,6 +465,15 @@ def _insert_skips(run: PayrollRun, skips: list[Skip]) -> None:
                                     ignore_conflicts=True)  # fmt: skip
 
 
+def _holders(lines: QuerySet[PayrollLine]) -> Callable[[Line], str]:
+    """For a line to write: the reference of the line among ``lines`` that holds its (household or person,
+    programme), or ""."""
+    taken: dict[tuple[str, int, str], str] = {}
+    for hh, person, prog, ref in lines.values_list("household_id", "person_id", "programme", "reference"):
+        taken[("h", hh, prog)] = taken[("p", person, prog)] = ref
+    return lambda ln: taken.get(("h", ln[1], ln[4])) or taken.get(("p", ln[2], ln[4]), "")
+
+
 def _drop_already_paid(run: PayrollRun, lines: list[Line]) -> tuple[list[Line], list[Skip]]:
     """Lines whose (household or person, programme, month) failed in another run become skips: a failed payment is
     paid again by ``reissue`` after the account is corrected, not by a new run. (A month live in another run is
@@ -471,16 +481,11 @@ def _drop_already_paid(run: PayrollRun, lines: list[Line]) -> tuple[list[Line], 
     lines are few and have their own partial index."""
     if not lines:
         return lines, []
-    failed = PayrollLine.objects.filter(month=run.month, status=PayrollLine.Status.FAILED).exclude(run=run)
-    taken: dict[tuple[str, int, str], str] = {}
-    for hh, person, prog, ref in failed.values_list("household_id", "person_id", "programme", "reference"):
-        taken[("h", hh, prog)] = taken[("p", person, prog)] = ref
-    if not taken:
-        return lines, []
+    holder = _holders(PayrollLine.objects.filter(month=run.month, status=PayrollLine.Status.FAILED).exclude(run=run))
     keep: list[Line] = []
     skips: list[Skip] = []
     for ln in lines:
-        ref = taken.get(("h", ln[1], ln[4])) or taken.get(("p", ln[2], ln[4]), "")
+        ref = holder(ln)
         if ref:
             skips.append((ln[0], ln[3], PayrollSkip.Reason.ALREADY_PAID, _("已在发放明细 %(r)s 中") % {"r": ref}))
         else:
@@ -494,26 +499,22 @@ def _taken_elsewhere(run: PayrollRun, lines: list[Line]) -> list[Skip]:
     if not lines:
         return []
     live = PayrollLine.objects.filter(month=run.month, status__in=PayrollLine.LIVE).exclude(run=run)
-    q = live.filter(Q(household_id__in={ln[1] for ln in lines}) | Q(person_id__in={ln[2] for ln in lines}))
-    taken: dict[tuple[str, int, str], str] = {}
-    for hh, person, prog, ref in q.values_list("household_id", "person_id", "programme", "reference"):
-        taken[("h", hh, prog)] = taken[("p", person, prog)] = ref
+    holder = _holders(live.filter(Q(household_id__in={ln[1] for ln in lines}) | Q(person_id__in={ln[2] for ln in lines})))
     out: list[Skip] = []
     for ln in lines:
-        ref = taken.get(("h", ln[1], ln[4])) or taken.get(("p", ln[2], ln[4]), "")
+        ref = holder(ln)
         why = _("已在发放明细 %(r)s 中") % {"r": ref} if ref else _("并发写入冲突")
         out.append((ln[0], ln[3], PayrollSkip.Reason.ALREADY_PAID, why))
     return out
 
 
-def _advances(entitlements: list[_Ent], month: dt.date, run: PayrollRun | None = None) -> dict[int, tuple[Decimal, list[int]]]:
-    """先行救助 paid from the township reserve fund for the entitlement's case in this month: the amount (positive)
-    and the ledger entries' numbers, per case (none for a migrated entitlement: it has no case). With ``run``,
-    the month's ledger is read once for the whole run (a chunk's thousands of cases as an IN list cost more than
-    the month's few advances)."""
+def _advances(cases: set[int], month: dt.date, run: PayrollRun | None = None) -> dict[int, tuple[Decimal, list[int]]]:
+    """先行救助 paid from the township reserve fund for these cases in this month: the amount (positive) and the
+    ledger entries' numbers, per case (a migrated entitlement has no case). With ``run``, the month's ledger is
+    read once for the whole run (a chunk's thousands of cases as an IN list cost more than the month's few
+    advances). Back-pay, 调标 and recovery (``adjustments.outcomes``) read it the same way."""
     from jiuzhu.cases.models import ReserveEntry
 
-    cases = {e.case_id for e in entitlements if e.case_id}
     if not cases:
         return {}
     month_rows = getattr(run, "_jz_advances", None) if run is not None else None
@@ -558,7 +559,7 @@ def _evaluate(run: PayrollRun, todo: list[_Ent], registry: Any,
             )
             continue
         advance, seqs = advances.get(e.case_id, no_advance) if e.case_id else no_advance  # migrated: no case
-        withheld = e.deduction if e.deduction and e.deduction_from and e.deduction_from <= run.month else ZERO
+        withheld = lifecycle.withheld(e, run.month)
         amount = o.amount - advance - withheld
         if amount <= 0:
             if advance > 0:

@@ -240,8 +240,10 @@ def registry_columns(household_pks: Sequence[int], on: dt.date) -> RegistryColum
     bad |= area == ""
 
     keep_h = ~(no_members | missing | bad)
+    every = _columns(p, h, row, obligor, area)
+    columns = every if keep_h.all() else pin.take(every, np.flatnonzero(keep_h))
     return RegistryColumns(
-        columns=_take(p, h, row, obligor, area, keep_h),
+        columns=columns,
         households=h["pk"][keep_h],
         missing_facts=h["pk"][missing].tolist(),
         no_members=h["pk"][no_members].tolist(),
@@ -249,25 +251,18 @@ def registry_columns(household_pks: Sequence[int], on: dt.date) -> RegistryColum
     )
 
 
-def _take(p: dict[str, np.ndarray], h: dict[str, np.ndarray], row: np.ndarray, obligor: np.ndarray,
-          area: np.ndarray, keep_h: np.ndarray) -> pin.Columns:  # fmt: skip
-    """The columns of the kept households, persons renumbered."""
-    new_row = np.cumsum(keep_h) - 1
-    keep_p = keep_h[row] if len(row) else np.zeros(0, dtype=bool)
-    new_p = np.cumsum(keep_p) - 1
+def _columns(p: dict[str, np.ndarray], h: dict[str, np.ndarray], row: np.ndarray, obligor: np.ndarray,
+             area: np.ndarray) -> pin.Columns:  # fmt: skip
+    """Every household read, as the engine's columns (the caller keeps the good ones with ``policy.inputs.take``)."""
     person: dict[str, np.ndarray] = {}
     for f in pin.PERSON_FIELDS:
-        if f.name == "obligor_for":
-            o = obligor[keep_p]
-            person[f.name] = np.where(o >= 0, new_p[np.maximum(o, 0)], -1).astype(np.int64)
-        else:
-            person[f.name] = p[f.name][keep_p].astype(np.bool_ if f.kind == "bool" else np.int64)
+        col = obligor if f.name == "obligor_for" else p[f.name]
+        person[f.name] = col.astype(np.bool_ if f.kind == "bool" else np.int64)
     household: dict[str, np.ndarray] = {}
-    n = int(keep_h.sum())
+    n = len(h["pk"])
     for f in pin.HOUSEHOLD_FIELDS:
         if f.name in ("temp_type", "temp_tier", "temp_one_matter"):  # no temporary assistance in a payroll
             household[f.name] = np.zeros(n, dtype=np.bool_ if f.kind == "bool" else np.int64)
         else:
-            household[f.name] = h[f.name][keep_h].astype(np.bool_ if f.kind == "bool" else np.int64)
-    return pin.Columns(person=person, household=household, household_of=new_row[row[keep_p]].astype(np.int64),
-                       area=area[keep_h])  # fmt: skip
+            household[f.name] = h[f.name].astype(np.bool_ if f.kind == "bool" else np.int64)
+    return pin.Columns(person=person, household=household, household_of=row.astype(np.int64), area=area)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -35,3 +37,16 @@ def do(pg: Page, case: Case, action: str, fields: dict[str, Any] | None = None, 
         expect(pg.locator("[data-testid=case-state]")).to_have_attribute("data-state", expect_state)
 
 
+def download(pg: Page, testid: str) -> tuple[str, bytes]:
+    """Click the download link ``testid``: the file's suggested name and its bytes."""
+    with pg.expect_download() as info:
+        pg.click(f"[data-testid={testid}]")
+    d = info.value
+    return d.suggested_filename, Path(d.path()).read_bytes()
+
+
+def wait_for_payroll_threads() -> None:
+    """Let the pages' payroll threads (generation, 调标 review) finish before the test reads the database."""
+    for t in threading.enumerate():
+        if t.name.startswith("payroll-"):
+            t.join(timeout=60)

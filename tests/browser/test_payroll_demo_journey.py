@@ -20,10 +20,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +36,8 @@ from jiuzhu.payments.models import Entitlement, PayrollLine, PayrollRun, Standar
 from jiuzhu.registry.models import Household
 
 from .conftest import ARTIFACTS
+from .steps import download as _download
+from .steps import wait_for_payroll_threads as _wait_for_threads
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -58,19 +58,6 @@ def _login(session: Any, username: str, nav: str = "nav-payments") -> Any:
     pg.wait_for_load_state()
     expect(pg.locator(f"[data-testid={nav}]")).to_be_visible()
     return pg
-
-
-def _download(pg: Any, testid: str) -> tuple[str, bytes]:
-    with pg.expect_download() as info:
-        pg.click(f"[data-testid={testid}]")
-    d = info.value
-    return d.suggested_filename, Path(d.path()).read_bytes()
-
-
-def _wait_for_threads() -> None:
-    for t in threading.enumerate():
-        if t.name.startswith("payroll-"):
-            t.join(timeout=60)
 
 
 def _lines_state() -> list[tuple[Any, ...]]:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -30,21 +28,10 @@ from jiuzhu.registry.models import Household, HouseholdEconomy
 from jiuzhu.testing.fixtures import TOWN_A, make_personas, villages
 
 from .conftest import ARTIFACTS
+from .steps import download as _download
+from .steps import wait_for_payroll_threads as _wait_for_threads
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _download(pg, testid: str) -> tuple[str, bytes]:
-    with pg.expect_download() as info:
-        pg.click(f"[data-testid={testid}]")
-    d = info.value
-    return d.suggested_filename, Path(d.path()).read_bytes()
-
-
-def _wait_for_threads() -> None:
-    for t in threading.enumerate():
-        if t.name.startswith("payroll-"):
-            t.join(timeout=60)
 
 
 def test_month_payroll_generated_approved_exported_returned_and_reissued(session, settings):
