@@ -205,7 +205,9 @@ class PayrollLine(models.Model):
             models.UniqueConstraint(fields=["run", "entitlement", "month", "seq"], name="payments_line_run_entitlement"),
             # one index (unique=True on a CharField would add a second, for LIKE, on PostgreSQL)
             models.UniqueConstraint(fields=["reference"], name="payments_line_reference"),
-            models.UniqueConstraint(fields=["reissue_of"], condition=Q(status__in=["pending", "paid"]),
+            # a failed line is re-issued once at a time (only re-issues are in this index: a small one)
+            models.UniqueConstraint(fields=["reissue_of"], condition=Q(status__in=["pending", "paid"],
+                                                                       reissue_of__isnull=False),
                                     name="payments_one_live_reissue"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_line_amount_gt_0"),
             models.CheckConstraint(condition=Q(advance_deducted__gte=0), name="payments_line_advance_gte_0"),
