@@ -160,9 +160,16 @@ class PayrollLine(models.Model):
     # million times a month; each index costs)
     run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="lines", db_index=False)
     entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="lines")
-    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
+    # The payee, as the entitlement had them when the line was written (the insert joins both rows, so they
+    # exist). No foreign-key constraint in the database: PostgreSQL checks one by locking the row it points at,
+    # which for a million lines is two million row locks written to the log at every payroll, about a third of
+    # writing the month. Deleting a household or a person with lines is still refused (PROTECT, by Django), and
+    # the registry deletes neither.
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+",
+                                  db_constraint=False)  # fmt: skip
     # no index of its own: the live-line constraint leads with it (a line is written a million times a month)
-    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False)
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+", db_index=False,
+                               db_constraint=False)  # fmt: skip
     area_code = models.CharField(max_length=12)  # the household's area at generation (lines are read by run)
     programme = models.CharField(max_length=16)
     month = models.DateField()
@@ -233,7 +240,10 @@ class PayrollSkip(models.Model):
         ALREADY_PAID = "already_paid", _("该月已在其他发放批次中")
 
     run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="skips", db_index=False)  # (run, entitlement)
-    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="+")
+    # No foreign-key constraint in the database (as PayrollLine.household): a million skips would be a million row
+    # locks on the entitlements; the pk comes from the run's own read of them, and entitlements are not deleted
+    # (PROTECT, by Django).
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     area_code = models.CharField(max_length=12)
     reason = models.CharField(max_length=20, choices=Reason.choices)
     detail = models.CharField(max_length=300, blank=True, default="")
