@@ -22,8 +22,9 @@ Generation (SECURITY PAY-ONCE, PAY-CRASH):
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+import threading
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -46,7 +47,8 @@ from .models import ALL, MONTHLY_PROGRAMMES, Entitlement, PayrollLine, PayrollRu
 ZERO = Decimal("0.00")
 CHUNK = 500
 GENERATE_CHUNK = 5000  # entitlements per chunk of generate: one engine call and one transaction each
-PREFETCH_MIN = 4 * GENERATE_CHUNK  # from this many entitlements a run reads ahead on a second connection
+PREFETCH_MIN = 4 * GENERATE_CHUNK  # from this many entitlements a run reads ahead on other connections
+READ_AHEAD = 2  # chunks read at once ahead of the one written (each on its own connection)
 
 
 class PaymentError(Exception):
@@ -249,9 +251,8 @@ LINE_COLS = ("entitlement_id", "household_id", "person_id", "area_code", "progra
 SKIP_COLS = ("entitlement_id", "area_code", "reason", "detail")
 Line = tuple[Any, ...]  # in LINE_COLS order
 Skip = tuple[int, str, str, str]  # in SKIP_COLS order
-# From this many rows a chunk's skips go to PostgreSQL by COPY into a temporary table and one
-# INSERT … SELECT … ON CONFLICT DO NOTHING; fewer go by ``bulk_create`` (as fast for a few rows). Lines always go
-# through a temporary table (COPY on PostgreSQL from this many).
+# From this many rows a chunk's skips go to PostgreSQL by COPY; fewer go by ``bulk_create`` (as fast for a few
+# rows). Lines always go through a temporary table (COPY on PostgreSQL from this many).
 COPY_MIN = 200
 
 
@@ -276,10 +277,10 @@ def _done(run: PayrollRun, ids: Iterable[int]) -> set[int]:
 
 
 def _prefetching(scope: QuerySet[Entitlement]) -> bool:
-    """Read the next chunk on a second connection while this one is evaluated and written: on PostgreSQL, only
-    outside a transaction (a second connection would not see its uncommitted rows), and only for a large run
-    (``PREFETCH_MIN`` entitlements: a second connection for a small run would halve how many runs the database
-    can serve at once for a gain of seconds)."""
+    """Read the next chunks on other connections while this one is evaluated and written: on PostgreSQL, only
+    outside a transaction (another connection would not see its uncommitted rows), and only for a large run
+    (``PREFETCH_MIN`` entitlements: more connections for a small run would lower how many runs the database can
+    serve at once for a gain of seconds)."""
     from django.db import connection
 
     if connection.vendor != "postgresql" or connection.in_atomic_block:
@@ -287,33 +288,61 @@ def _prefetching(scope: QuerySet[Entitlement]) -> bool:
     return scope.values("pk")[PREFETCH_MIN : PREFETCH_MIN + 1].exists()
 
 
-def _read_aside(run: PayrollRun, scope: QuerySet[Entitlement], last_pk: int, chunk_size: int) -> Any:
-    """``_read`` on the prefetching thread (its own connection: reads only, of committed rows)."""
-    return _read(run, scope, last_pk, chunk_size)
-
-
-def _close_aside() -> None:
+def _ranges(scope: QuerySet[Entitlement], chunk_size: int) -> list[tuple[int, int | None]]:
+    """The chunks as ranges of entitlement pks (after, up to and including), ``chunk_size`` entitlements in scope
+    each, the last one open (an entitlement added meanwhile with a higher pk falls in it). Known in advance, the
+    chunks can be read in any order and several at once. One query: every ``chunk_size``-th pk in scope."""
     from django.db import connection
 
+    sql, params = scope.order_by().values_list("id").query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT pk FROM (SELECT s.id AS pk, ROW_NUMBER() OVER (ORDER BY s.id) AS n FROM ({sql}) s) t "  # noqa: S608 - Django's SQL
+                    "WHERE n %% %s = 0 ORDER BY pk", [*params, chunk_size])  # fmt: skip
+        ends = [r[0] for r in cur.fetchall()]
+    return list(zip([0, *ends], [*ends, None], strict=True))
+
+
+def _read_aside(run: PayrollRun, scope: QuerySet[Entitlement], after: int, upto: int | None) -> Any:
+    """``_read`` on a reading thread (its own connection: reads only, of committed rows)."""
+    return _read(run, scope, after, upto)
+
+
+def _close_aside(everyone: threading.Barrier) -> None:
+    """Close a reading thread's connection: every thread of the pool takes one of these (each waits for all)."""
+    from django.db import connection
+
+    everyone.wait(timeout=60)
     connection.close()
 
 
+def _chunks(run: PayrollRun, scope: QuerySet[Entitlement], chunk_size: int,
+            pool: ThreadPoolExecutor | None) -> Iterator[tuple[list[_Ent], Any, dict[int, tuple[Decimal, list[int]]]]]:  # fmt: skip
+    """The chunks read, in order: in turn, or with a pool up to ``READ_AHEAD`` of them at once ahead of the one
+    being written."""
+    ranges = _ranges(scope, chunk_size)
+    if pool is None:
+        for after, upto in ranges:
+            yield _read(run, scope, after, upto)
+        return
+    pending = deque(pool.submit(_read_aside, run, scope, *r) for r in ranges[:READ_AHEAD])
+    for nxt in range(READ_AHEAD, len(ranges) + READ_AHEAD):
+        chunk = pending.popleft().result()
+        if nxt < len(ranges):
+            pending.append(pool.submit(_read_aside, run, scope, *ranges[nxt]))
+        yield chunk
+
+
 def _fill(run: PayrollRun, chunk_size: int, after_chunk: Callable[[PayrollRun, int], None] | None) -> None:
-    """The chunks, each read, evaluated and written in turn; on PostgreSQL the next chunk is read while this one
-    is evaluated and written (the database does both at once: about half the time of a large run). Reading
-    ahead changes nothing written: a chunk is still written whole in its own transaction, and what is done
-    already is checked again inside it."""
+    """The chunks, each read, evaluated and written in turn; on PostgreSQL a large run reads the next chunks on
+    other connections while this one is evaluated and written (the database does both at once: well under half
+    the time). Reading ahead changes nothing written: a chunk is still written whole in its own transaction, and
+    what is done already is checked again inside it."""
     _check_parameters(run)
     scope = in_scope(run.area_code, run.month, run.programme)
     written = 0
-    pool = ThreadPoolExecutor(1, thread_name_prefix="payroll-read") if _prefetching(scope) else None
+    pool = ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="payroll-read") if _prefetching(scope) else None
     try:
-        chunk = _read(run, scope, 0, chunk_size)
-        while True:
-            last_pk, todo, registry, advances = chunk
-            if last_pk is None:
-                break
-            ahead = pool.submit(_read_aside, run, scope, last_pk, chunk_size) if pool else None
+        for todo, registry, advances in _chunks(run, scope, chunk_size, pool):
             if todo:
                 lines, skips = _evaluate(run, todo, registry, advances)
                 if not _write(run, lines, skips):
@@ -321,32 +350,33 @@ def _fill(run: PayrollRun, chunk_size: int, after_chunk: Callable[[PayrollRun, i
                 written += 1
                 if after_chunk is not None:
                     after_chunk(run, written)
-            chunk = ahead.result() if ahead else _read(run, scope, last_pk, chunk_size)
     finally:
         if pool is not None:
-            pool.submit(_close_aside).result()
+            everyone = threading.Barrier(READ_AHEAD)
+            for f in [pool.submit(_close_aside, everyone) for _ in range(READ_AHEAD)]:
+                f.result()
             pool.shutdown()
     _finish(run)
 
 
-def _read(run: PayrollRun, scope: QuerySet[Entitlement], last_pk: int,
-          chunk_size: int) -> tuple[Any, list[_Ent], Any, dict[int, tuple[Decimal, list[int]]]]:  # fmt: skip
-    """The next chunk of entitlements after ``last_pk`` not yet done in this run, their households as the engine's
-    columns on the month's first day (``registry.columns``) and the reserve advances of their cases: (last pk of
-    the chunk or ``None`` at the end, entitlements to do, the columns, advances by case). Five queries."""
+def _read(run: PayrollRun, scope: QuerySet[Entitlement], after: int,
+          upto: int | None) -> tuple[list[_Ent], Any, dict[int, tuple[Decimal, list[int]]]]:  # fmt: skip
+    """The chunk's entitlements (pks after ``after`` up to ``upto``) not yet done in this run, their households as
+    the engine's columns on the month's first day (``registry.columns``) and the reserve advances of their cases.
+    Five queries."""
     from jiuzhu.registry.columns import registry_columns
 
     has_account = ExpressionWrapper(~Q(household__bank_account_enc=""), output_field=BooleanField())
-    rows = scope.filter(pk__gt=last_pk).annotate(has_account=has_account).values_list(*_ENT_COLS)[:chunk_size]
-    chunk = [_Ent(*row) for row in rows]
-    if not chunk:
-        return None, [], None, {}
+    rows = scope.filter(pk__gt=after)
+    if upto is not None:
+        rows = rows.filter(pk__lte=upto)
+    chunk = [_Ent(*row) for row in rows.annotate(has_account=has_account).order_by("pk").values_list(*_ENT_COLS)]
     done = _done(run, (e.pk for e in chunk))
     todo = [e for e in chunk if e.pk not in done]
     if not todo:
-        return chunk[-1].pk, [], None, {}
+        return [], None, {}
     registry = registry_columns(sorted({e.household_id for e in todo}), run.month)
-    return chunk[-1].pk, todo, registry, _advances({e.case_id for e in todo if e.case_id}, run.month, run)
+    return todo, registry, _advances({e.case_id for e in todo if e.case_id}, run.month, run)
 
 
 def _write(run: PayrollRun, lines: list[Line], skips: list[Skip]) -> bool:
@@ -381,31 +411,6 @@ def _defaults(model: Any, cols: Iterable[str], given: dict[str, Any]) -> dict[st
         if not f.primary_key and f.column not in cols and f.column not in consts and f.has_default():
             consts[f.column] = f.get_db_prep_save(f.get_default(), connection)
     return consts
-
-
-def _copy_rows(model: Any, cols: tuple[str, ...], rows: list[tuple[Any, ...]], given: dict[str, Any],
-               returning: str) -> set[int]:  # fmt: skip
-    """PostgreSQL: ``rows`` by COPY into a temporary table (this session's, emptied at commit), then one
-    ``INSERT INTO <model's table> … SELECT … ON CONFLICT DO NOTHING`` with the ``given`` columns and every other
-    field's default as constants; the ``returning`` column of the rows inserted."""
-    from django.db import connection
-
-    consts = _defaults(model, cols, given)
-    table = model._meta.db_table
-    tmp = f"jz_tmp_{table}"
-    names = ", ".join(cols)
-    with connection.cursor() as cur:
-        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608 - model table
-                    f"SELECT {names} FROM {table} WITH NO DATA")  # fmt: skip
-        with cur.cursor.copy(f"COPY {tmp} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(f"INSERT INTO {table} ({names}, {', '.join(consts)}) "  # noqa: S608 - model table and columns
-                    f"SELECT {names}, {', '.join(['%s'] * len(consts))} FROM {tmp} "
-                    f"ON CONFLICT DO NOTHING RETURNING {returning}", list(consts.values()))  # fmt: skip
-        got = {r[0] for r in cur.fetchall()}
-        cur.execute(f"DELETE FROM {tmp}")  # noqa: S608
-    return got
 
 
 _LINE_TMP = "jz_tmp_payline"
@@ -455,14 +460,20 @@ def _insert_lines(run: PayrollRun, lines: list[Line]) -> set[int]:
 
 
 def _insert_skips(run: PayrollRun, skips: list[Skip]) -> None:
+    """The chunk's skips, straight into the table (COPY on PostgreSQL from ``COPY_MIN`` rows): no conflict can
+    arise, since only a writer holding the run's row adds its skips and ``_write`` has dropped what is done.
+    Should one arise all the same, the chunk is refused and rolled back whole."""
     from django.db import connection
 
     skips = [(e, area, reason, detail[:300]) for e, area, reason, detail in skips]
     if connection.vendor == "postgresql" and len(skips) >= COPY_MIN:
-        _copy_rows(PayrollSkip, SKIP_COLS, skips, {"run_id": run.pk}, "entitlement_id")
+        with connection.cursor() as cur, cur.cursor.copy(
+            f"COPY {PayrollSkip._meta.db_table} (run_id, {', '.join(SKIP_COLS)}) FROM STDIN"
+        ) as copy:
+            for s in skips:
+                copy.write_row((run.pk, *s))
         return
-    PayrollSkip.objects.bulk_create([PayrollSkip(run=run, **dict(zip(SKIP_COLS, s, strict=True))) for s in skips],
-                                    ignore_conflicts=True)  # fmt: skip
+    PayrollSkip.objects.bulk_create([PayrollSkip(run=run, **dict(zip(SKIP_COLS, s, strict=True))) for s in skips])
 
 
 def _holders(lines: QuerySet[PayrollLine]) -> Callable[[Line], str]:
