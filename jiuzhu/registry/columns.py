@@ -134,14 +134,17 @@ def _fetch(
         with connection.cursor() as cur:
             # A chunk's few thousand households are index lookups; the planner, overestimating ``= ANY`` fivefold,
             # would hash the whole economy table instead (0.7 s a chunk of 5,000 against 0.1 s at 1M persons),
-            # and compile the plan (JIT) every time.
-            cur.execute("SET enable_hashjoin = off; SET enable_mergejoin = off; SET jit = off; SET max_parallel_workers_per_gather = 0")
+            # compile the plan (JIT) every time, and start two parallel workers per statement for lookups that
+            # gain nothing from them (taking cores from the payroll's concurrent write).
+            cur.execute("SET enable_hashjoin = off; SET enable_mergejoin = off; SET jit = off; "
+                        "SET max_parallel_workers_per_gather = 0")
             try:
                 with cur.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as cp:
                     for block in cp:
                         buf.write(block)
             finally:
-                cur.execute("RESET enable_hashjoin; RESET enable_mergejoin; RESET jit; RESET max_parallel_workers_per_gather")
+                cur.execute("RESET enable_hashjoin; RESET enable_mergejoin; RESET jit; "
+                            "RESET max_parallel_workers_per_gather")
         if not buf.tell():
             return {n: np.zeros(0, dtype=np.int64) for n in names} | {
                 n: np.zeros(0, dtype="U12") for n in text
