@@ -13,8 +13,9 @@ finish), approve and export — side by side with the floor: the same month writ
    ``--keep``.
 2. ``payments.services.generate`` for the whole county and the month, timed per stage by wrapping its helpers:
      read_s      the chunk's entitlements, what is done, the households as the engine's columns
-                 (``registry.columns``) and the reserve advances — from the second chunk on, on a second
-                 connection while the previous chunk is evaluated and written, so it overlaps the next two
+                 (``registry.columns``) and the reserve advances — two chunks ahead, on two more connections,
+                 while the previous chunk is evaluated and written: the sum over both threads, overlapping the
+                 next two
      evaluate_s  the policy engine, one vectorised call per chunk and programme (``evaluate_registry``)
      write_s     each chunk's transaction: what is done already, failed elsewhere, lines and skips
      finish_s    the completion check, totals, the run marked generated
