@@ -125,7 +125,9 @@ def parameter_change(request: HttpRequest, key: str) -> HttpResponse:
     scope = source.get("scope") or scopes[0][0]
     services.check_scope(request.user, scope)  # another city's scope: 404, like any object outside the area
     ctx: dict[str, Any] = {**_common(request), "key": key, "spec": spec, "today": today,
-                           "current": store.resolve(key, scope, today)}  # fmt: skip
+                           "current": store.resolve(key, scope, today), "scope_label": services.scope_name(scope)}  # fmt: skip
+    if len(scopes) > 1:  # what each area may change has now (a city's own value or the province's it inherits)
+        ctx["current_by_scope"] = [(code, name, store.resolve(key, code, today)) for code, name in scopes]
     if request.method != "POST":
         initial: dict[str, Any] = {"scope": scope, "effective_from": _first_of_next_month(today)}
         if ctx["current"] is not None:
@@ -142,6 +144,7 @@ def parameter_change(request: HttpRequest, key: str) -> HttpResponse:
                      source=d["source"], confidence=d["confidence"], article=d["article"], note=d["note"],
                      origin="preview")  # fmt: skip
     ctx["current"] = store.resolve(key, d["scope"], d["effective_from"])
+    ctx["scope_label"] = services.scope_name(d["scope"])
 
     if request.POST.get("action") == "save":
         payload = _read_token(request.POST.get("preview_token", ""))

@@ -140,6 +140,32 @@ def test_city_admin_changes_a_county(client, personas, three):
     assert current_store().resolve(RURAL, "610921", ON).value == "610.00"  # the city's other county keeps its value
 
 
+def test_the_form_shows_each_areas_current_value_and_changes_the_one_chosen(client, personas, three):
+    """Choosing an area in the scope list of the form did not change the 现行值 shown (the first area's); the page
+    now lists every area the admin may change with its value now (own or inherited), and a link opens the form
+    for that area with its value."""
+    from jiuzhu.accounts.roles import Role
+    from jiuzhu.testing.fixtures import make_user
+
+    client.force_login(make_user("pa_city2", Role.POLICY_ADMIN, CITY))
+    r = client.post(URL, form(scope=COUNTY))
+    client.post(URL, form(scope=COUNTY, action="save", preview_token=r.context["preview_token"]))
+    page = client.get(URL)
+    rows = {code: value for code, _name, value in page.context["current_by_scope"]}
+    assert rows[CITY].value == rows["610921"].value == "610.00" and rows["610921"].scope != "610921"
+    later = current_store().resolve(RURAL, COUNTY, ON)
+    assert later is not None and later.value == "700.00"
+    assert page.context["form"].initial["scope"] == CITY
+    html = page.content.decode()
+    assert f'href="?scope={COUNTY}"' in html and 'data-testid="current-by-scope"' in html
+    chosen = client.get(URL, {"scope": "610921"})
+    assert chosen.context["form"].initial["scope"] == "610921"
+    assert chosen.context["form"].initial["value"] == "610.00"
+    assert chosen.context["scope_label"] == services.scope_name("610921")
+    assert html.count('class="table-active"') == 1 and f'class="table-active" data-testid="scope-{CITY}"' in html
+    assert 'class="table-active" data-testid="scope-610921"' in chosen.content.decode()
+
+
 def _l_values(area):
     store = current_store()
     out = {}
