@@ -181,7 +181,24 @@ def generate(
             break
         _fill(run, chunk_size, after_chunk)
         run.refresh_from_db()
+    if programme == ALL and run.status != PayrollRun.Status.GENERATING:
+        _price_subsidy_alongside(run, actor)
     return run
+
+
+def _price_subsidy_alongside(run: PayrollRun, actor: Any) -> PayrollRun | None:
+    """价格临时补贴 comes with the month's payroll: once a policy admin has entered a CPI figure that reaches the
+    trigger for the month, the payroll of all programmes brings the subsidy's own run for the same area and month
+    (``subsidy.generate_price_subsidy``: same maker, approved by another officer like any run). Generating again —
+    a retry, a replay, or the payroll generated before the CPI figure was entered — makes it if it is missing and
+    otherwise changes nothing."""
+    from . import subsidy
+
+    if run.status == PayrollRun.Status.CANCELLED or subsidy.live_run(run.area_code, run.month) is not None:
+        return None
+    if not subsidy.cpi(run.area_code, run.month)["triggered"]:
+        return None
+    return subsidy.generate_price_subsidy(run.area_code, run.month, actor)
 
 
 def _create_run(area_code: str, month: dt.date, programme: str, actor: Any, key: str | None,

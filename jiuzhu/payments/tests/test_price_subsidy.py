@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 import jiuzhu.policy.rules  # noqa: F401  (declares the parameter keys)
+from jiuzhu.core.months import add_months
 from jiuzhu.payments import services, subsidy
 from jiuzhu.payments.models import PayrollRun
 from jiuzhu.policyadmin import services as policy
@@ -71,3 +72,38 @@ def test_adjust_page_lists_months_whose_cpi_reaches_the_trigger(client, personas
     assert r.status_code == 302 and r["Location"] == reverse("payments:run", args=[run.pk])
     assert subsidy.months_due(TOWN_A) == []
     assert 'data-testid="price-due"' not in client.get(reverse("payments:adjust")).content.decode()
+
+
+def test_the_months_payroll_brings_the_subsidy_once_the_cpi_is_entered(client, personas):
+    """The issue's rule: a CPI figure above the trigger entered for a month adds the subsidy to that month's payroll.
+    Generating all programmes for the month makes the subsidy's run too (same maker, its own approval); one
+    programme alone does not; a payroll generated before the figure was entered gets it when generated again; a
+    replay makes nothing new."""
+    cw, rv = personas.caseworker_a, personas.reviewer
+    h = family(cw, wage="301.37")
+    decide(h, start=JAN)
+    sync()
+    before = services.generate(area_code=TOWN_A, month=MAR, programme="all", actor=cw)
+    assert before.status == "generated" and subsidy.live_run(TOWN_A, MAR) is None  # no CPI figure yet
+    enter_cpi(personas.policy_admin, "0.041")  # in force from March on
+    apr = add_months(MAR, 1)
+    assert subsidy.cpi(TOWN_A, apr)["triggered"]
+    dibao = services.generate(area_code=TOWN_A, month=apr, programme="dibao", actor=cw)
+    assert dibao.status == "generated" and subsidy.live_run(TOWN_A, apr) is None  # one programme: no subsidy
+    again = services.generate(area_code=TOWN_A, month=MAR, programme="all", actor=cw)
+    assert again == before
+    price = subsidy.live_run(TOWN_A, MAR)
+    assert price is not None and price.made_by == cw and price.status == "generated"
+    assert price.total_amount == Decimal("75.03")  # as worked out by hand in the test above
+    runs = PayrollRun.objects.count()
+    assert services.generate(area_code=TOWN_A, month=MAR, programme="all", actor=cw) == before
+    assert PayrollRun.objects.count() == runs
+    from django.urls import reverse
+
+    client.force_login(cw)
+    page = client.get(reverse("payments:run", args=[before.pk])).content.decode()
+    assert 'data-testid="price-run"' in page and reverse("payments:run", args=[price.pk]) in page
+    with pytest.raises(services.Forbidden):
+        services.approve(price, cw)
+    services.approve(price, rv)
+    assert paid_twice() == []
