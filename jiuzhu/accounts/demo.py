@@ -27,6 +27,10 @@ DEMO_ACCOUNTS: list[dict[str, str]] = [
      "full_name": "关庙镇村协理员"},
     {"username": "rv_hanbin", "password": DEMO_PASSWORD, "role": Role.REVIEWER, "area_code": "610902",
      "full_name": "汉滨区审核员"},
+    # a second county officer: what one county officer makes for the whole county (a 调标 review, a county payroll
+    # or back-pay run, a recovery) needs another to approve it
+    {"username": "rv2_hanbin", "password": DEMO_PASSWORD, "role": Role.REVIEWER, "area_code": "610902",
+     "full_name": "汉滨区复核员"},
     {"username": "vf_hanbin", "password": DEMO_PASSWORD, "role": Role.VERIFIER, "area_code": "610902",
      "full_name": "汉滨区核对中心"},
     {"username": "sv_ankang", "password": DEMO_PASSWORD, "role": Role.SUPERVISOR, "area_code": "6109",

@@ -20,6 +20,7 @@ EXPECTED = {
     "cw_guanmiao": ("caseworker", "610902100"),
     "cw_zhangtan": ("caseworker", "610902101"),
     "rv_hanbin": ("reviewer", "610902"),
+    "rv2_hanbin": ("reviewer", "610902"),
     "vf_hanbin": ("verifier", "610902"),
     "sv_ankang": ("supervisor", "6109"),
     "pa_shaanxi": ("policy_admin", "61"),
@@ -42,7 +43,7 @@ def test_demo_accounts_json_shape(tree):
     got = {r["username"]: (r["role"], r["area_code"]) for r in rows}
     assert got == {**EXPECTED, "va_guanmiao": ("village_assistant", first_village)}
     assert {r["password"] for r in rows} == {"Jiuzhu@2026"}
-    assert User.objects.filter(is_demo=True).count() == 10
+    assert User.objects.filter(is_demo=True).count() == 11
 
 
 def test_demo_accounts_table_and_idempotent(tree):
