@@ -54,7 +54,7 @@ def test_generates_prints_and_a_rerun_is_the_same_run(personas, world):
     data = json.loads(run_cmd(*args, "--json"))
     assert data == {"run": run.pk, "area": TOWN_A, "month": "2026-01", "programme": "dibao", "status": "generated",
                     "version": run.version, "lines": 3, "total": f"{run.total_amount:.2f}",
-                    "skipped": {"not_eligible": 1}}  # fmt: skip
+                    "skipped": {"not_eligible": 1}, "price_subsidy_run": None}  # fmt: skip
     assert counts() == before
 
 
@@ -62,6 +62,7 @@ def test_the_jiuzhu_entry_point_takes_the_hyphenated_name(personas, world, capsy
     jiuzhu_main(["generate-payroll", "--area", TOWN_A, "--month", "2026-01", "--user", "cw_a", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert data["programme"] == "all" and data["status"] == "generated" and data["lines"] == 3
+    assert data["price_subsidy_run"] is None  # no CPI figure entered: no subsidy
 
 
 def test_idempotency_key_same_request_same_run_other_request_refused(personas, world):

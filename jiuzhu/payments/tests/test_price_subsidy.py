@@ -107,3 +107,24 @@ def test_the_months_payroll_brings_the_subsidy_once_the_cpi_is_entered(client, p
         services.approve(price, cw)
     services.approve(price, rv)
     assert paid_twice() == []
+
+
+def test_the_command_names_the_subsidy_run_that_came_with_the_payroll(personas):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    h = family(personas.caseworker_a, wage="301.37")
+    decide(h, start=JAN)
+    sync()
+    enter_cpi(personas.policy_admin, "0.041")
+    out = io.StringIO()
+    call_command("generate_payroll", "--area", TOWN_A, "--month", "2026-03", "--user",
+                 personas.caseworker_a.username, "--json", stdout=out)  # fmt: skip
+    price = subsidy.live_run(TOWN_A, MAR)
+    assert price is not None and json.loads(out.getvalue())["price_subsidy_run"] == price.pk
+    out = io.StringIO()
+    call_command("generate_payroll", "--area", TOWN_A, "--month", "2026-03", "--user",
+                 personas.caseworker_a.username, stdout=out)  # fmt: skip
+    assert f"price subsidy run {price.pk}" in out.getvalue() and "total 75.03" in out.getvalue()

@@ -87,13 +87,18 @@ class Command(BaseCommand):
                                "command again to resume it", returncode=UNFINISHED)  # fmt: skip
 
     def _report(self, run: PayrollRun, *, as_json: bool) -> None:
+        from jiuzhu.payments import subsidy
+
         skipped = skipped_by_reason(run)
         total = str(Decimal(run.total_amount or 0).quantize(Decimal("0.01")))
+        # all programmes bring the month's 价格临时补贴 when its CPI figure reaches the trigger (its own run)
+        price = subsidy.live_run(run.area_code, run.month) if run.programme == "all" else None
         if as_json:
             self.stdout.write(json.dumps({
                 "run": run.pk, "area": run.area_code, "month": run.month.strftime("%Y-%m"),
                 "programme": run.programme, "status": run.status, "version": run.version,
                 "lines": run.line_count, "total": total, "skipped": skipped,
+                "price_subsidy_run": price.pk if price else None,
             }, ensure_ascii=False))  # fmt: skip
             return
         labels = dict(PayrollSkip.Reason.choices)
@@ -105,3 +110,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"skipped {reason} ({labels.get(reason, reason)}): {n}")
         else:
             self.stdout.write("skipped: none")
+        if price is not None:
+            self.stdout.write(f"price subsidy run {price.pk} ({price.get_status_display()}): lines {price.line_count}, "
+                              f"total {price.total_amount}")  # fmt: skip
