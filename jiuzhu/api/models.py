@@ -26,3 +26,23 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"api token {self.pk} of user {self.user_id}"
+
+
+class IdempotentAnswer(models.Model):
+    """SECURITY PAY-ONCE: the first successful answer to a POST that carried an ``Idempotency-Key``, kept so that
+    the same key with the same body gets that answer again byte for byte — even after the object changed since
+    (a run approved meanwhile) — and the same key with another body is refused (409) even when the first request
+    created nothing (it found the live run another request had made). Keys are the client's: one per user and
+    endpoint. The body is kept as the JSON text it was (jsonb would reorder its keys)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=64)
+    key = models.CharField(max_length=64)
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    body = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "endpoint", "key"], name="api_idempotent_answer_key")]

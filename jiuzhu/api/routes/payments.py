@@ -6,10 +6,11 @@ Who may call: roles with the payment permission (``pay``: caseworker, reviewer).
 your area is 404 like a missing one; one in your area without the payment permission is 403.
 
 * ``POST /payments/runs`` — ``{area_code, month: "YYYY-MM", programme}`` with a required ``Idempotency-Key``
-  header (SECURITY PAY-ONCE): generates synchronously and answers the run. The same key with the same body gives
-  the same run — byte-identical answer, nothing written; the same key with another body is 409. 201 when the run
-  is the one this key created, 200 when it is a live run of the same area, month and programme made by another
-  request (same request, same run).
+  header (SECURITY PAY-ONCE): generates synchronously and answers the run. The first successful answer is kept
+  (``api.models.IdempotentAnswer``, per user and key): the same key with the same body gets it again byte for
+  byte — even after the run was approved since — and writes nothing; the same key with another body is 409. 201
+  when the run is the one this key created, 200 when it is a live run of the same area, month and programme made
+  by another request (same request, same run).
 * ``GET /payments/runs/{id}``, ``GET /payments/runs/{id}/lines?offset&limit`` — lines carry the masked account
   only (never the full number or its ciphertext).
 * ``POST /payments/runs/{id}/approve`` ``{version}`` — 409 when the run changed since you read ``version``
@@ -21,11 +22,12 @@ your area is 404 like a missing one; one in your area without the payment permis
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Query, Router, Schema, Status
@@ -34,9 +36,11 @@ from jiuzhu.accounts import roles
 from jiuzhu.core.models import Division
 from jiuzhu.core.scoping import area_visible, can, get_scoped_or_404
 from jiuzhu.payments import adjustments, services
+from jiuzhu.payments.evaluation import digest
 from jiuzhu.payments.models import ALL, MONTHLY_PROGRAMMES, Entitlement, PayrollLine, PayrollRun
 
 from ..errors import STALE
+from ..models import IdempotentAnswer
 from ..present import Viewer
 from ..schemas import MAX_VERSION, ErrorOut, Strict, ValidationErrorOut
 from .common import DEFAULT_LIMIT, MAX_LIMIT, READ_ERRORS, WRITE_ERRORS, ObjectId, user_of
@@ -215,16 +219,49 @@ def run_create(
     _need_pay(user)
     if not Division.objects.filter(code=payload.area_code).exists():
         return Status(422, {"detail": [{"loc": ["body", "area_code"], "msg": _("区划代码不存在。"), "type": "value_error"}]})
+    request_hash = digest(payload.model_dump())
+    answered = _answered(user, "payments.runs", idempotency_key, request_hash)
+    if answered is not None:
+        return answered
     try:
         run = services.generate(area_code=payload.area_code, month=_month(payload.month), programme=payload.programme,
                                 actor=user, idempotency_key=idempotency_key)  # fmt: skip
     except services.Conflict as e:
-        return Status(409, {"detail": "；".join(e.messages), "code": "idempotency_conflict"})
+        return _key_conflict(e.messages)
     except services.Forbidden as e:
         return _forbidden(e)
     except services.Refused as e:
         return _refused(e)
-    return Status(201 if run.idempotency_key == idempotency_key else 200, run_out(run))
+    return _remember(user, "payments.runs", idempotency_key, request_hash,
+                     201 if run.idempotency_key == idempotency_key else 200, run_out(run))  # fmt: skip
+
+
+def _key_conflict(messages: list[str] | None = None) -> Status:
+    return Status(409, {"detail": "；".join(messages or [_("该幂等键已用于另一发放请求。")]), "code": "idempotency_conflict"})
+
+
+def _answered(user: Any, endpoint: str, key: str, request_hash: str) -> Status | None:
+    """The answer kept for this key (the same body), a 409 (another body), or None (a new key)."""
+    kept = IdempotentAnswer.objects.filter(user=user, endpoint=endpoint, key=key).first()
+    if kept is None:
+        return None
+    if kept.request_hash != request_hash:
+        return _key_conflict()
+    return Status(kept.status, json.loads(kept.body))
+
+
+def _remember(user: Any, endpoint: str, key: str, request_hash: str, status: int, body: dict[str, Any]) -> Status:
+    """Keep the first successful answer for the key; a concurrent request with the same key that kept its answer
+    first wins (its answer is given, or a 409 when its body differed)."""
+    try:
+        with transaction.atomic():
+            IdempotentAnswer.objects.create(user=user, endpoint=endpoint, key=key, request_hash=request_hash,
+                                            status=status, body=json.dumps(body, ensure_ascii=False))  # fmt: skip
+    except IntegrityError:
+        kept = _answered(user, endpoint, key, request_hash)
+        if kept is not None:
+            return kept
+    return Status(status, body)
 
 
 @router.get("/runs/{run_id}", response={200: RunOut, 403: ErrorOut, **READ_ERRORS}, summary="A payroll run")

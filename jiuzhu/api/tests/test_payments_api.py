@@ -96,6 +96,37 @@ def test_the_same_request_with_another_key_is_the_same_run(personas, world):
     assert other.json()["id"] == first.json()["id"] and PayrollRun.objects.count() == 1
 
 
+def test_a_replay_gets_the_first_answer_even_after_the_run_changed(personas, world):
+    """The stored result (PAY-ONCE): approved since, the run answers GET with its new status and version, but the
+    key's replay still answers what the first request was told, byte for byte, and writes nothing."""
+    api_a = ApiClient(personas.caseworker_a)
+    key = str(uuid.uuid4())
+    first = post_run(api_a, BODY, key)
+    assert first.status_code == 201
+    from jiuzhu.payments import services
+
+    run = services.approve(PayrollRun.objects.get(), personas.reviewer)
+    assert api_a.get(f"/payments/runs/{run.pk}").json()["status"] == "approved"
+    before = rows()
+    again = post_run(api_a, BODY, key)
+    assert again.status_code == 201 and again.content == first.content and again.json()["status"] == "generated"
+    assert rows() == before
+
+
+def test_a_key_that_found_another_requests_run_is_still_bound_to_its_body(personas, world):
+    """A key whose request found the live run another request had made (200) created nothing of its own; it is
+    still bound to its body: the same key with another body is 409 and makes no run."""
+    post_run(ApiClient(personas.reviewer), BODY, "reviewer-key")
+    api_a = ApiClient(personas.caseworker_a)
+    found = post_run(api_a, BODY, "found-key")
+    assert found.status_code == 200 and PayrollRun.objects.count() == 1
+    before = rows()
+    other = post_run(api_a, {**BODY, "month": "2026-02"}, "found-key")
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
+    assert rows() == before and PayrollRun.objects.count() == 1
+    assert post_run(api_a, BODY, "found-key").content == found.content
+
+
 @pytest.mark.parametrize(
     "key", [None, "", "x" * 65, "has space", "ключ"], ids=["missing", "empty", "too-long", "space", "non-ascii"]
 )
