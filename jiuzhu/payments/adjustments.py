@@ -1,6 +1,8 @@
 """Adjustments to what an entitlement pays (issue 6): 补发 (back-pay of months that should have been paid and were
 not), 停发 / 暂停 / 恢复 / 减发 from a month on, and 追缴 (recovery of overpaid money, with the fraud fine of 1–3
-times the amount obtained when a decision finds fraud, REFERENCE §2.5) with a repayment plan.
+times the amount obtained when a decision finds fraud, REFERENCE §2.5) with a repayment plan. A recovery binds
+the household only once another officer approved it (``approve_recovery``; or ``reject_recovery`` with a reason),
+like the payroll runs; repayments are taken only then, and ``allocation.allocate`` shows them against the plan.
 
 Back-pay is paid by a run of kind ``backpay``: maker-checker like the others (``services.approve``), exported and
 returned like the others. Its lines name the month they pay for, so the database's live-line constraints (one
@@ -42,7 +44,7 @@ from .models import (
     RecoveryInstalment,
     Repayment,
 )
-from .services import Forbidden, Refused, _advances, _authorise
+from .services import Forbidden, Refused, Stale, _advances, _authorise
 
 ZERO = Decimal("0.00")
 FEN = Decimal("0.01")
@@ -404,14 +406,16 @@ def create_recovery(entitlement: Entitlement | int, actor: Any, *, first_month: 
     multiple = Decimal(fine_multiple).quantize(FEN) if fraud and fine_multiple is not None else None
     fine = (over * multiple).quantize(FEN, rounding=ROUND_HALF_UP) if multiple is not None else ZERO
     with transaction.atomic():
-        # a month is recovered once: an earlier recovery of the entitlement (open or settled) that took any of
-        # these months refuses this one (the entitlement's row lock serialises two officers doing it at once)
+        # a month is recovered once: an earlier recovery of the entitlement (pending, open or settled — a rejected
+        # one takes nothing) that took any of these months refuses this one (the entitlement's row lock serialises
+        # two officers doing it at once)
         Entitlement.objects.select_for_update().filter(pk=ent.pk).exists()
         wanted = {x["month"] for x in rows}
-        for earlier in Recovery.objects.filter(entitlement=ent).order_by("pk"):
+        for earlier in Recovery.objects.filter(entitlement=ent).exclude(status=Recovery.Status.REJECTED).order_by("pk"):
             both = sorted(wanted & {x["month"] for x in earlier.months})
             if both:
-                raise Refused(_("%(m)s 已在追缴第 %(n)s 号中追回，不能重复追缴。") % {"m": "、".join(both), "n": earlier.pk})
+                raise Refused(_("%(m)s 已在追缴第 %(n)s 号（%(s)s）中，不能重复追缴。") % {
+                    "m": "、".join(both), "n": earlier.pk, "s": earlier.get_status_display()})  # fmt: skip
         r = Recovery.objects.create(entitlement=ent, household_id=ent.household_id, area_code=ent.area_code,
                                     programme=ent.programme, first_month=first, last_month=last, months=rows,
                                     overpaid=over, fraud=fraud, decision_no=decision_no.strip()[:100],
@@ -419,18 +423,80 @@ def create_recovery(entitlement: Entitlement | int, actor: Any, *, first_month: 
                                     made_by=actor)  # fmt: skip
         audit_record(action="payroll.recovery", actor=actor, obj=r,
                      detail={"overpaid": str(over), "fine": str(fine), "months": [x["month"] for x in rows],
-                             "fraud": fraud, "decision_no": r.decision_no})  # fmt: skip
+                             "fraud": fraud, "decision_no": r.decision_no, "status": r.status})  # fmt: skip
     return r
 
 
-def plan(recovery: Recovery | int, actor: Any, *, instalments: int, first_due: dt.date) -> list[RecoveryInstalment]:
+def _locked(recovery: Recovery | int, actor: Any) -> Recovery:
+    """The recovery under its row lock (every change to it takes the lock first), for an officer of its area."""
+    r = Recovery.objects.select_for_update().get(pk=recovery if isinstance(recovery, int) else recovery.pk)
+    _authorise(actor, r.area_code)
+    return r
+
+
+def _fresh(r: Recovery, version: int | None) -> None:
+    """``version``: the one the actor's form was made from — any change since (every change bumps it) refuses
+    the action (``Stale``), nothing done. None: not checked (a caller without a form)."""
+    if version is not None and r.version != version:
+        raise Stale(_("此追缴已被他人更新（当前状态：%(s)s），请查看最新内容后重试；您填写的内容已保留。") % {
+            "s": r.get_status_display()})  # fmt: skip
+
+
+def _checker(r: Recovery, actor: Any, verb: str, version: int | None) -> None:
+    """双人复核, as for the payroll runs (``services.approve``): not the maker; the form not stale; only a
+    pending recovery."""
+    if getattr(actor, "pk", None) == r.made_by_id:
+        raise Forbidden(_("不能审核本人立案的追缴。") if verb == "approve" else _("不能驳回本人立案的追缴。"))
+    _fresh(r, version)
+    if r.status != Recovery.Status.PENDING:
+        msg = _("只有待审核的追缴可以审核（当前状态：%(s)s）。") if verb == "approve" else _("只有待审核的追缴可以驳回（当前状态：%(s)s）。")
+        raise Refused(msg % {"s": r.get_status_display()})
+
+
+def approve_recovery(recovery: Recovery | int, actor: Any, *, version: int | None = None) -> Recovery:
+    """双人复核: another officer with the payment permission for the recovery's area approves a pending recovery;
+    it is then binding (``open``): repayments may be recorded."""
+    with transaction.atomic():
+        r = _locked(recovery, actor)
+        _checker(r, actor, "approve", version)
+        r.status, r.approved_by, r.approved_at = Recovery.Status.OPEN, actor, timezone.now()
+        r.version += 1
+        r.save(update_fields=["status", "approved_by", "approved_at", "version"])
+        audit_record(action="payroll.recovery_approve", actor=actor, obj=r,
+                     detail={"total": str(r.total), "months": [x["month"] for x in r.months], "made_by": r.made_by_id})  # fmt: skip
+        return r
+
+
+def reject_recovery(recovery: Recovery | int, actor: Any, reason: str, *, version: int | None = None) -> Recovery:
+    """驳回: another officer refuses a pending recovery, saying why. It binds nobody: no repayment is taken on it
+    and its months may be recovered again (``create_recovery`` ignores rejected recoveries)."""
+    if not reason.strip():
+        raise Refused(_("请填写驳回理由。"))
+    with transaction.atomic():
+        r = _locked(recovery, actor)
+        _checker(r, actor, "reject", version)
+        r.status, r.rejected_by, r.rejected_at = Recovery.Status.REJECTED, actor, timezone.now()
+        r.reject_reason = reason.strip()[:300]
+        r.version += 1
+        r.save(update_fields=["status", "rejected_by", "rejected_at", "reject_reason", "version"])
+        audit_record(action="payroll.recovery_reject", actor=actor, obj=r,
+                     detail={"reason": r.reject_reason, "total": str(r.total), "months": [x["month"] for x in r.months],
+                             "made_by": r.made_by_id})  # fmt: skip
+        return r
+
+
+def plan(recovery: Recovery | int, actor: Any, *, instalments: int, first_due: dt.date,
+         version: int | None = None) -> list[RecoveryInstalment]:  # fmt: skip
     """The repayment plan: the balance in ``instalments`` monthly instalments from ``first_due`` (equal to the 分,
-    the remainder on the last). A new plan replaces the old one."""
+    the remainder on the last). A new plan replaces the old one. It may be drafted while the recovery waits for
+    approval (the checker sees it with the recovery) and changed while it is open; not once rejected or settled."""
     if not 1 <= instalments <= 60:
         raise Refused(_("分期数须在 1 至 60 之间。"))
     with transaction.atomic():
-        r = Recovery.objects.select_for_update().get(pk=recovery if isinstance(recovery, int) else recovery.pk)
-        _authorise(actor, r.area_code)
+        r = _locked(recovery, actor)
+        _fresh(r, version)
+        if r.status == Recovery.Status.REJECTED:
+            raise Refused(_("已驳回的追缴不能制定还款计划。"))
         balance = r.total - r.repaid
         if balance <= 0:
             raise Refused(_("该追缴已结清。"))
@@ -443,27 +509,33 @@ def plan(recovery: Recovery | int, actor: Any, *, instalments: int, first_due: d
         rows = RecoveryInstalment.objects.bulk_create([
             RecoveryInstalment(recovery=r, seq=i + 1, due_on=same_day_months_later(first_due, i), amount=Decimal(a) / 100)
             for i, a in enumerate(amounts)])  # fmt: skip
+        r.version += 1
+        r.save(update_fields=["version"])
         audit_record(action="payroll.recovery_plan", actor=actor, obj=r,
                      detail={"instalments": instalments, "first_due": first_due.isoformat(), "balance": str(balance)})  # fmt: skip
         return rows
 
 
-def repay(recovery: Recovery | int, actor: Any, *, amount: Decimal, paid_on: dt.date, receipt_no: str) -> Repayment:
-    """A repayment recorded against the recovery. The same receipt again is a no-op (the recorded repayment is
-    returned); more than the balance is refused — and the database refuses a negative balance too."""
+def repay(recovery: Recovery | int, actor: Any, *, amount: Decimal, paid_on: dt.date, receipt_no: str,
+          version: int | None = None) -> Repayment:  # fmt: skip
+    """A repayment recorded against an approved (``open``) recovery. The same receipt again is a no-op (the
+    recorded repayment is returned, even from a form made before it); more than the balance is refused — and the
+    database refuses a negative balance too."""
     amount = Decimal(amount).quantize(FEN)
     if amount <= 0:
         raise Refused(_("退回金额须大于零。"))
     if not receipt_no.strip():
         raise Refused(_("请填写收据号。"))
     with transaction.atomic():
-        r = Recovery.objects.select_for_update().get(pk=recovery if isinstance(recovery, int) else recovery.pk)
-        _authorise(actor, r.area_code)
+        r = _locked(recovery, actor)
         done = r.repayments.filter(receipt_no=receipt_no.strip()).first()
         if done is not None:
             if done.amount != amount:
                 raise Refused(_("该收据号已登记为另一金额。"))
             return done
+        if r.status in (Recovery.Status.PENDING, Recovery.Status.REJECTED):
+            raise Refused(_("只有审核通过的追缴可以登记退回（当前状态：%(s)s）。") % {"s": r.get_status_display()})
+        _fresh(r, version)
         if amount > r.total - r.repaid:
             raise Refused(_("退回金额超过未退余额 %(b)s 元。") % {"b": r.total - r.repaid})
         p = Repayment.objects.create(recovery=r, amount=amount, paid_on=paid_on, receipt_no=receipt_no.strip()[:64],
@@ -471,11 +543,12 @@ def repay(recovery: Recovery | int, actor: Any, *, amount: Decimal, paid_on: dt.
         r.repaid += amount
         if r.repaid == r.total:
             r.status = Recovery.Status.SETTLED
-        r.save(update_fields=["repaid", "status"])
+        r.version += 1
+        r.save(update_fields=["repaid", "status", "version"])
         audit_record(action="payroll.repayment", actor=actor, obj=r,
                      detail={"amount": str(amount), "receipt_no": p.receipt_no, "balance": str(r.total - r.repaid)})  # fmt: skip
         return p
 
 
-__all__ = ["Forbidden", "Refused", "backpay", "stop", "suspend", "resume", "reduce", "create_recovery", "plan",
-           "repay", "overpaid_months", "months"]
+__all__ = ["Forbidden", "Refused", "Stale", "backpay", "stop", "suspend", "resume", "reduce", "create_recovery",
+           "approve_recovery", "reject_recovery", "plan", "repay", "overpaid_months", "months"]

@@ -1,7 +1,9 @@
-"""Forms of the 追缴 pages: start a recovery from an entitlement (months, fraud and its fine, reason), make a
-repayment plan, record a repayment, filter the list. They check what a user can get wrong on the form; the
-services (``adjustments.create_recovery``, ``plan``, ``repay``) check everything again and their refusals are
-added to the form as errors."""
+"""Forms of the 追缴 pages: start a recovery from an entitlement (months, fraud and its fine, reason), approve or
+reject it (another officer), make a repayment plan, record a repayment, filter the list. They check what a user
+can get wrong on the form; the services (``adjustments.create_recovery``, ``approve_recovery``,
+``reject_recovery``, ``plan``, ``repay``) check everything again and their refusals are added to the form as
+errors. The forms on a recovery's page carry the ``version`` the page showed: the service refuses the action if
+the recovery changed since."""
 
 from __future__ import annotations
 
@@ -75,7 +77,38 @@ class RecoveryStartForm(forms.Form):
         return d
 
 
-class PlanForm(forms.Form):
+class Versioned(forms.Form):
+    """The recovery's ``version`` the page was made from (hidden)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def clean(self) -> dict[str, Any]:
+        d = super().clean() or {}
+        if d.get("version") is None:
+            self.add_error(None, _("页面已过期，请刷新后重试。"))
+        return d
+
+
+class ApproveForm(Versioned):
+    pass
+
+
+class RejectForm(Versioned):
+    reason = forms.CharField(label=_("驳回理由"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+                             error_messages={"required": _("请填写驳回理由。")})  # fmt: skip
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        bootstrap(self)
+
+    def clean_reason(self) -> str:
+        reason = (self.cleaned_data.get("reason") or "").strip()
+        if not reason:
+            raise forms.ValidationError(_("请填写驳回理由。"))
+        return reason
+
+
+class PlanForm(Versioned):
     instalments = forms.IntegerField(label=_("分期数"), min_value=1, max_value=60, initial=1)
     first_due = forms.DateField(label=_("首期应还日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
@@ -85,7 +118,7 @@ class PlanForm(forms.Form):
         bootstrap(self)
 
 
-class RepaymentForm(forms.Form):
+class RepaymentForm(Versioned):
     receipt_no = forms.CharField(label=_("收据号"), max_length=64)
     paid_on = forms.DateField(label=_("退回日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     amount = forms.DecimalField(label=_("退回金额（元）"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)

@@ -346,11 +346,17 @@ class StandardChange(models.Model):
 class Recovery(models.Model):
     """追缴: money paid for months the household was not (fully) entitled to, worked out from the paid lines
     against the engine's re-evaluation, plus — only when a decision finds fraud (骗取, REFERENCE §2.5) — a fine of
-    1–3 times the amount obtained. Repaid in instalments; the balance never goes below zero (check constraints)."""
+    1–3 times the amount obtained. Repaid in instalments; the balance never goes below zero (check constraints).
+
+    Maker-checker: a recovery starts ``pending`` and binds the household only once another officer approved it
+    (``open``); a rejected one (``rejected``, with who, when and why) takes no month and takes no money. Recoveries
+    made before approval existed (payments 0009) stay ``open`` or ``settled`` without an approver."""
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("待审核")
         OPEN = "open", _("追缴中")
         SETTLED = "settled", _("已结清")
+        REJECTED = "rejected", _("已驳回")
 
     entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="recoveries")
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+")
@@ -366,10 +372,18 @@ class Recovery(models.Model):
     fine = models.DecimalField(_("罚款"), max_digits=12, decimal_places=2, default=0)
     total = models.DecimalField(_("应追缴合计"), max_digits=12, decimal_places=2)
     repaid = models.DecimalField(_("已退回"), max_digits=12, decimal_places=2, default=0)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(_("原因"), max_length=300)
     made_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")  # fmt: skip
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")  # fmt: skip
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField(_("驳回理由"), max_length=300, blank=True, default="")
+    version = models.PositiveIntegerField(default=1)  # bumped by every change (approve, reject, plan, repay)
 
     objects = AreaScopedQuerySet.as_manager()
 
@@ -387,6 +401,18 @@ class Recovery(models.Model):
                                    name="payments_recovery_balance_gte_0"),
             models.CheckConstraint(condition=~Q(status="settled") | Q(repaid=F("total")),
                                    name="payments_recovery_settled_when_repaid"),
+            # 双人复核: nobody approves or rejects their own recovery
+            models.CheckConstraint(condition=(Q(approved_by__isnull=True) | ~Q(approved_by=F("made_by"))) &
+                                   (Q(rejected_by__isnull=True) | ~Q(rejected_by=F("made_by"))),
+                                   name="payments_recovery_checker_not_maker"),
+            # nothing is repaid on a recovery that does not bind (yet, or any more)
+            models.CheckConstraint(condition=~Q(status__in=["pending", "rejected"]) | Q(repaid=0),
+                                   name="payments_recovery_unbound_not_repaid"),
+            models.CheckConstraint(condition=~Q(status="pending") | Q(approved_by__isnull=True, rejected_by__isnull=True),
+                                   name="payments_recovery_pending_unchecked"),
+            models.CheckConstraint(condition=~Q(status="rejected") | (Q(rejected_by__isnull=False, rejected_at__isnull=False,
+                                                                        approved_by__isnull=True) & ~Q(reject_reason="")),
+                                   name="payments_recovery_rejected_by_whom_why"),
         ]  # fmt: skip
 
     @property

@@ -69,6 +69,10 @@ class Conflict(PaymentError):
     """An idempotency key reused for another request."""
 
 
+class Stale(Refused):
+    """The record changed since the actor read it (its ``version``): nothing was done."""
+
+
 # --- months ---------------------------------------------------------------------------------------------------
 
 

@@ -24,6 +24,8 @@ urlpatterns = [
     path("recoveries/", views_recovery.recovery_list, name="recoveries"),
     path("recoveries/new/<int:entitlement>/", views_recovery.recovery_new, name="recovery_new"),
     path("recoveries/<int:pk>/", views_recovery.recovery_detail, name="recovery"),
+    path("recoveries/<int:pk>/approve/", views_recovery.recovery_approve, name="recovery_approve"),
+    path("recoveries/<int:pk>/reject/", views_recovery.recovery_reject, name="recovery_reject"),
     path("recoveries/<int:pk>/plan/", views_recovery.recovery_plan, name="recovery_plan"),
     path("recoveries/<int:pk>/repay/", views_recovery.recovery_repay, name="recovery_repay"),
 ]

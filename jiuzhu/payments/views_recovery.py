@@ -1,11 +1,15 @@
 """Pages for 追缴 (recovery of overpaid money, the web face of ``adjustments.overpaid_months``,
-``create_recovery``, ``plan`` and ``repay``): the area's recoveries, starting one from an entitlement (the
-overpaid months shown before it is confirmed), a recovery with its months, amounts, repayment plan and repayments.
+``create_recovery``, ``approve_recovery``, ``reject_recovery``, ``plan`` and ``repay``): the area's recoveries,
+starting one from an entitlement (the overpaid months shown before it is confirmed), a recovery with its months,
+amounts, approval, repayment plan (each instalment with what the repayments covered, ``allocation.allocate``) and
+repayments.
 
-Officers with the payment permission start recoveries, make plans and record repayments; an auditor reads the
-list and the recoveries (no forms). As on the other payment pages, the services check the permission and the
-area again and audit what they do; their refusals are shown as form errors. A recovery or an entitlement outside
-the user's area is a 404 like a missing one. Names are masked; no ID or account number is shown."""
+Officers with the payment permission start recoveries, approve or reject other officers' recoveries, make plans
+and record repayments; an auditor reads the list and the recoveries (no forms). As on the other payment pages, the
+services check the permission, the area and maker ≠ checker again and audit what they do; their refusals are
+shown as form errors, a stale form (the recovery changed since the page was shown) as a 409 with what the officer
+entered kept. A recovery or an entitlement outside the user's area is a 404 like a missing one. Names are masked;
+no ID or account number is shown."""
 
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from django.core.paginator import Paginator
 from django.db.models import Max, Min, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiuzhu.accounts import roles
@@ -28,9 +34,17 @@ from jiuzhu.core.models import AuditEvent
 from jiuzhu.core.scoping import can, get_scoped_or_404
 
 from . import adjustments, services
+from .allocation import Allocation, allocate
 from .forms import PROGRAMME_CHOICES
-from .forms_recovery import PlanForm, RecoveryFilter, RecoveryStartForm, RepaymentForm
-from .models import Entitlement, PayrollLine, Recovery
+from .forms_recovery import (
+    ApproveForm,
+    PlanForm,
+    RecoveryFilter,
+    RecoveryStartForm,
+    RejectForm,
+    RepaymentForm,
+)
+from .models import Entitlement, PayrollLine, Recovery, RecoveryInstalment, Repayment
 
 PER_PAGE = 50
 FEN = Decimal("0.01")
@@ -50,9 +64,11 @@ def _need_pay(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _errors(form: Any, e: services.PaymentError, field: str | None = None) -> None:
+def _errors(form: Any, e: services.PaymentError, field: str | None = None) -> int:
+    """The service's refusal on the form; the page's status: 409 for a stale form, 403 forbidden, else 400."""
     for m in e.messages or [str(e)]:
-        form.add_error(field, m)
+        form.add_error(None if isinstance(e, services.Stale) else field, m)
+    return 409 if isinstance(e, services.Stale) else 403 if isinstance(e, services.Forbidden) else 400
 
 
 def programme_label(code: str) -> str:
@@ -70,11 +86,13 @@ def recovery_list(request: HttpRequest) -> HttpResponse:
     qs = Recovery.objects.restrict(request.user, action).select_related("household").order_by("-pk")
     if form.is_valid() and form.cleaned_data["status"]:
         qs = qs.filter(status=form.cleaned_data["status"])
-    totals = qs.aggregate(total=Sum("total"), repaid=Sum("repaid"))
+    # the amounts of the recoveries that bind (or will once approved): a rejected one is owed by nobody
+    totals = qs.exclude(status=Recovery.Status.REJECTED).aggregate(total=Sum("total"), repaid=Sum("repaid"))
     total, repaid = (Decimal(totals["total"] or 0).quantize(FEN), Decimal(totals["repaid"] or 0).quantize(FEN))
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
-    rows = [{"r": r, "head": mask_name(r.household.head_name or ""), "programme": programme_label(r.programme)}
-            for r in page]  # fmt: skip
+    overdue = _overdue([r for r in page if r.status == Recovery.Status.OPEN])
+    rows = [{"r": r, "head": mask_name(r.household.head_name or ""), "programme": programme_label(r.programme),
+             "overdue": overdue.get(r.pk)} for r in page]  # fmt: skip
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "payments/recoveries.html", {
@@ -126,7 +144,8 @@ def recovery_new(request: HttpRequest, entitlement: int) -> HttpResponse:
                     _errors(form, err)
                     status = 400
                 else:
-                    messages.success(request, _("已立案追缴，应追缴合计 %(t)s 元。") % {"t": r.total})
+                    messages.success(request, _("已立案追缴，应追缴合计 %(t)s 元；须由另一名有发放权限的工作人员审核通过后生效。")
+                                     % {"t": r.total})  # fmt: skip
                     return redirect("payments:recovery", pk=r.pk)
         else:
             status = 400
@@ -136,7 +155,8 @@ def recovery_new(request: HttpRequest, entitlement: int) -> HttpResponse:
     return render(request, "payments/recovery_new.html", {
         "e": e, "head": mask_name(e.household.head_name or ""), "recipient": mask_name(e.recipient.name or ""),
         "programme": programme_label(e.programme), "form": form, "preview": preview, "paid_first": first,
-        "paid_last": last, "open": e.recoveries.filter(status=Recovery.Status.OPEN).order_by("pk"),
+        "paid_last": last,
+        "open": e.recoveries.filter(status__in=[Recovery.Status.PENDING, Recovery.Status.OPEN]).order_by("pk"),
     }, status=status)  # fmt: skip
 
 
@@ -144,7 +164,8 @@ def recovery_new(request: HttpRequest, entitlement: int) -> HttpResponse:
 
 def _history(r: Recovery) -> list[dict[str, Any]]:
     """The recovery's audit events (written by the services), oldest first."""
-    labels = {"payroll.recovery": _("立案追缴"), "payroll.recovery_plan": _("制定还款计划"),
+    labels = {"payroll.recovery": _("立案追缴"), "payroll.recovery_approve": pgettext("recovery history", "审核通过"),
+              "payroll.recovery_reject": pgettext("recovery history", "驳回"), "payroll.recovery_plan": _("制定还款计划"),
               "payroll.repayment": _("登记退回")}  # fmt: skip
     events = AuditEvent.objects.filter(object_type=Recovery._meta.label_lower, object_id=str(r.pk),
                                        action__in=list(labels)).order_by("seq")  # fmt: skip
@@ -153,6 +174,10 @@ def _history(r: Recovery) -> list[dict[str, Any]]:
         d = ev.detail or {}
         if ev.action == "payroll.recovery":
             what = _("多发 %(o)s 元，罚款 %(f)s 元") % {"o": d.get("overpaid", ""), "f": d.get("fine", "")}
+        elif ev.action == "payroll.recovery_approve":
+            what = _("应追缴合计 %(t)s 元") % {"t": d.get("total", "")}
+        elif ev.action == "payroll.recovery_reject":
+            what = _("理由：%(r)s") % {"r": d.get("reason", "")}
         elif ev.action == "payroll.recovery_plan":
             what = _("未退余额 %(b)s 元分 %(n)s 期，首期 %(d)s") % {"b": d.get("balance", ""), "n": d.get("instalments", ""),
                                                            "d": d.get("first_due", "")}  # fmt: skip
@@ -163,22 +188,69 @@ def _history(r: Recovery) -> list[dict[str, Any]]:
     return out
 
 
+def _allocation(r: Recovery, instalments: list[RecoveryInstalment], repayments: list[Repayment]) -> Allocation | None:
+    """The repayments against the plan, for a recovery that binds (open or settled); None before approval or
+    once rejected (nothing is owed on it)."""
+    if r.status not in (Recovery.Status.OPEN, Recovery.Status.SETTLED) or not instalments:
+        return None
+    return allocate(instalments, repayments, total=r.total, today=timezone.localdate())
+
+
+def _overdue(recs: list[Recovery]) -> dict[int, Decimal]:
+    """Per open recovery with an overdue instalment, what its overdue instalments lack (two queries a page)."""
+    plans: dict[int, list[RecoveryInstalment]] = {}
+    paid: dict[int, list[Repayment]] = {}
+    for i in RecoveryInstalment.objects.filter(recovery__in=recs).order_by("recovery", "seq"):
+        plans.setdefault(i.recovery_id, []).append(i)
+    for p in Repayment.objects.filter(recovery__in=[r for r in recs if r.pk in plans]).order_by("pk"):
+        paid.setdefault(p.recovery_id, []).append(p)
+    today = timezone.localdate()
+    out = {}
+    for r in recs:
+        if r.pk in plans:
+            due = allocate(plans[r.pk], paid.get(r.pk, []), total=r.total, today=today).overdue
+            if due > 0:
+                out[r.pk] = due
+    return out
+
+
 def _scoped(request: HttpRequest, pk: int, action: str) -> Recovery:
-    return get_scoped_or_404(Recovery.objects.select_related("household", "entitlement", "made_by"), request.user,
-                             action, pk=pk)  # fmt: skip
+    return get_scoped_or_404(Recovery.objects.select_related("household", "entitlement", "made_by", "approved_by",
+                                                             "rejected_by"), request.user, action, pk=pk)  # fmt: skip
 
 
 def _detail(request: HttpRequest, r: Recovery, *, action: str, plan_form: PlanForm | None = None,
-            repay_form: RepaymentForm | None = None, status: int = 200) -> HttpResponse:  # fmt: skip
+            repay_form: RepaymentForm | None = None, approve_form: ApproveForm | None = None,
+            reject_form: RejectForm | None = None, status: int = 200) -> HttpResponse:  # fmt: skip
     instalments = list(r.instalments.all())
+    repayments = list(r.repayments.select_related("recorded_by").order_by("pk"))
     can_pay = action == roles.PAY
+    is_maker = request.user.pk == r.made_by_id
+    pending = r.status == Recovery.Status.PENDING
+    shown = {"plan": can_pay and r.status in (Recovery.Status.PENDING, Recovery.Status.OPEN),
+             "repay": can_pay and r.status == Recovery.Status.OPEN, "review": can_pay and pending and not is_maker}  # fmt: skip
+    # Every form carries the version of the recovery as this page shows it (the template writes ``r.version``, also
+    # into a form re-shown after a refusal: the page now shows the recovery as it is, so sending the kept input
+    # again acts on what the officer sees).
+    forms = {"plan": plan_form or PlanForm(prefix="plan"), "repay": repay_form or RepaymentForm(prefix="pay"),
+             "approve": approve_form or ApproveForm(prefix="approve"),
+             "reject": reject_form or RejectForm(prefix="reject")}  # fmt: skip
+    # a refused form whose part of the page is gone (the recovery changed meanwhile): its errors and what the
+    # officer entered are shown at the top, so nothing they typed is lost
+    kept: list[dict[str, Any]] = []
+    for key, form in forms.items():
+        if form.is_bound and not shown["review" if key in ("approve", "reject") else key]:
+            kept.append({"errors": [*form.non_field_errors()] or [e for f in form.visible_fields() for e in f.errors],
+                         "entered": [(f.label, f.value()) for f in form.visible_fields() if f.value()]})  # fmt: skip
     return render(request, "payments/recovery.html", {
         "r": r, "head": mask_name(r.household.head_name or ""), "programme": programme_label(r.programme),
         "months": r.months, "instalments": instalments,
         "instalment_sum": sum((i.amount for i in instalments), Decimal("0.00")),
-        "repayments": list(r.repayments.select_related("recorded_by")), "history": _history(r),
-        "can_pay": can_pay, "open": r.status == Recovery.Status.OPEN,
-        "plan_form": plan_form or PlanForm(prefix="plan"), "repay_form": repay_form or RepaymentForm(prefix="pay"),
+        "allocation": _allocation(r, instalments, repayments),
+        "repayments": repayments, "history": _history(r), "can_pay": can_pay, "is_maker": is_maker,
+        "pending": pending, "open": r.status == Recovery.Status.OPEN, "shown": shown, "kept": kept,
+        "plan_form": forms["plan"], "repay_form": forms["repay"], "approve_form": forms["approve"],
+        "reject_form": forms["reject"],
     }, status=status)  # fmt: skip
 
 
@@ -191,21 +263,63 @@ def recovery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def recovery_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    """审核通过 by another officer (the service refuses the maker, a stale page and a recovery not pending)."""
+    r = _scoped(request, pk, roles.PAY)
+    _need_pay(request)
+    form = ApproveForm(request.POST, prefix="approve")
+    status = 400
+    if form.is_valid():
+        try:
+            adjustments.approve_recovery(r, request.user, version=form.cleaned_data["version"])
+        except services.PaymentError as e:
+            status = _errors(form, e)
+        else:
+            messages.success(request, _("已审核通过，追缴生效，可以登记退回。"))
+            return redirect("payments:recovery", pk=r.pk)
+    r.refresh_from_db()
+    return _detail(request, r, action=roles.PAY, approve_form=form, status=status)
+
+
+@login_required
+@require_POST
+def recovery_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    """驳回 by another officer, with the reason (required)."""
+    r = _scoped(request, pk, roles.PAY)
+    _need_pay(request)
+    form = RejectForm(request.POST, prefix="reject")
+    status = 400
+    if form.is_valid():
+        try:
+            adjustments.reject_recovery(r, request.user, form.cleaned_data["reason"],
+                                        version=form.cleaned_data["version"])  # fmt: skip
+        except services.PaymentError as e:
+            status = _errors(form, e, "reason")
+        else:
+            messages.success(request, _("已驳回该追缴，所涉月份可以重新立案追缴。"))
+            return redirect("payments:recovery", pk=r.pk)
+    r.refresh_from_db()
+    return _detail(request, r, action=roles.PAY, reject_form=form, status=status)
+
+
+@login_required
+@require_POST
 def recovery_plan(request: HttpRequest, pk: int) -> HttpResponse:
     r = _scoped(request, pk, roles.PAY)
     _need_pay(request)
     form = PlanForm(request.POST, prefix="plan")
+    status = 400
     if form.is_valid():
         try:
             rows = adjustments.plan(r, request.user, instalments=form.cleaned_data["instalments"],
-                                    first_due=form.cleaned_data["first_due"])  # fmt: skip
+                                    first_due=form.cleaned_data["first_due"], version=form.cleaned_data["version"])  # fmt: skip
         except services.PaymentError as e:
-            _errors(form, e)
+            status = _errors(form, e)
         else:
             messages.success(request, _("已制定还款计划，共 %(n)s 期。") % {"n": len(rows)})
             return redirect("payments:recovery", pk=r.pk)
     r.refresh_from_db()
-    return _detail(request, r, action=roles.PAY, plan_form=form, status=400)
+    return _detail(request, r, action=roles.PAY, plan_form=form, status=status)
 
 
 @login_required
@@ -214,16 +328,18 @@ def recovery_repay(request: HttpRequest, pk: int) -> HttpResponse:
     r = _scoped(request, pk, roles.PAY)
     _need_pay(request)
     form = RepaymentForm(request.POST, prefix="pay")
+    status = 400
     if form.is_valid():
         d = form.cleaned_data
         try:
-            p = adjustments.repay(r, request.user, amount=d["amount"], paid_on=d["paid_on"], receipt_no=d["receipt_no"])
+            p = adjustments.repay(r, request.user, amount=d["amount"], paid_on=d["paid_on"], receipt_no=d["receipt_no"],
+                                  version=d["version"])  # fmt: skip
         except services.PaymentError as e:
-            _errors(form, e, "amount")
+            status = _errors(form, e, "amount")
         else:
             r.refresh_from_db()
             messages.success(request, _("已登记退回 %(a)s 元（收据号 %(no)s），未退余额 %(b)s 元。") % {
                 "a": p.amount, "no": p.receipt_no, "b": r.balance})  # fmt: skip
             return redirect("payments:recovery", pk=r.pk)
     r.refresh_from_db()
-    return _detail(request, r, action=roles.PAY, repay_form=form, status=400)
+    return _detail(request, r, action=roles.PAY, repay_form=form, status=status)

@@ -212,14 +212,21 @@ def test_recovery_with_fraud_fine_plan_and_repayments_by_hand(personas):
                                     decision_no="汉民罚〔2026〕3号", fine_multiple=Decimal("1.5"))  # fmt: skip
     assert [x["over"] for x in r.months] == ["598.63", "598.63"]
     assert (r.overpaid, r.fine, r.total) == (Decimal("1197.26"), Decimal("1795.89"), Decimal("2993.15"))
+    assert r.status == "pending"  # binding only once another officer approves it
     with pytest.raises(adjustments.Refused, match="2026-02 已在追缴第") as again:  # a month is recovered once
-        adjustments.create_recovery(e, cw, first_month=FEB, last_month=FEB, reason="重复立案")
-    assert str(r.pk) in str(again.value) and Recovery.objects.filter(entitlement=e).count() == 1
-    # plan: 2993.15 in 4 instalments = 748.28 × 3 + 748.31 (299315 分 // 4 = 74828, the remainder on the last)
+        adjustments.create_recovery(e, rv, first_month=FEB, last_month=FEB, reason="重复立案")
+    assert str(r.pk) in str(again.value) and "待审核" in str(again.value)
+    assert Recovery.objects.filter(entitlement=e).count() == 1
+    # plan, drafted before approval: 2993.15 in 4 instalments = 748.28 × 3 + 748.31 (299315 分 // 4 = 74828, the
+    # remainder on the last)
     rows = adjustments.plan(r, cw, instalments=4, first_due=dt.date(2026, 1, 31))
     assert [(i.due_on, i.amount) for i in rows] == [
         (dt.date(2026, 1, 31), Decimal("748.28")), (dt.date(2026, 2, 28), Decimal("748.28")),
         (dt.date(2026, 3, 31), Decimal("748.28")), (dt.date(2026, 4, 30), Decimal("748.31"))]
+    with pytest.raises(adjustments.Refused, match="只有审核通过的追缴可以登记退回"):
+        adjustments.repay(r, cw, amount=Decimal("748.28"), paid_on=dt.date(2026, 2, 1), receipt_no="R1")
+    r = adjustments.approve_recovery(r, rv)
+    assert (r.status, r.approved_by) == ("open", rv)
     adjustments.repay(r, cw, amount=Decimal("748.28"), paid_on=dt.date(2026, 2, 1), receipt_no="R1")
     adjustments.repay(r, cw, amount=Decimal("748.28"), paid_on=dt.date(2026, 2, 1), receipt_no="R1")  # no-op
     r.refresh_from_db()

@@ -3,6 +3,7 @@
 * Many officers generate the same month at the same moment: one run, each entitlement once, totals exact.
 * An area's run and a township's run of the same month at the same moment: every household paid once.
 * Two officers approve the same run at once: one approval; a maker racing their own approval never wins.
+* Officers approve and reject the same recovery at once: one of them decides it, once; the maker never does.
 
 Skipped on SQLite (it serialises writers and its in-memory test database takes no concurrent connections)."""
 
@@ -16,8 +17,9 @@ from django.db import connection
 from django.db.models import Count
 
 from jiuzhu.cases.tests.test_concurrency import race
-from jiuzhu.payments import services
-from jiuzhu.payments.models import PayrollLine, PayrollRun
+from jiuzhu.core.models import AuditEvent
+from jiuzhu.payments import adjustments, services
+from jiuzhu.payments.models import Entitlement, PayrollLine, PayrollRun, Recovery
 from jiuzhu.testing.fixtures import TOWN_A, make_user, villages
 
 from .kit import MONTH, granted, sync
@@ -76,6 +78,39 @@ def test_concurrent_approvals_one_wins(world, personas):
     wins = [r for r in results if isinstance(r, PayrollRun)]
     assert len(wins) == 1 and wins[0].approved_by_id != officers[0].pk
     assert isinstance(results[0], services.Forbidden)
+
+
+def test_concurrent_recovery_decisions_one_wins(world, personas):
+    """A pending recovery (made directly: the race is about its row) approved by four officers and rejected by
+    two at the same moment, the maker among the approvers: exactly one decision, audited once; the others are
+    refused (stale, or no longer pending), the maker is forbidden. Then the same with each call's version read
+    before the race: the winner's bump makes every other a ``Stale``."""
+    _, officers = world
+    maker = officers[0]
+
+    def pending() -> Recovery:
+        e = Entitlement.objects.filter(area_code__startswith=TOWN_A).order_by("pk")[Recovery.objects.count()]
+        return Recovery.objects.create(entitlement=e, household_id=e.household_id, area_code=e.area_code,
+                                       programme=e.programme, first_month=MONTH, last_month=MONTH,
+                                       months=[{"month": f"{MONTH:%Y-%m}", "paid": "100.00", "due": "0.00", "over": "100.00"}],
+                                       overpaid=Decimal("100.00"), total=Decimal("100.00"), reason="race", made_by=maker)  # fmt: skip
+
+    for version in (None, 1):
+        r = pending()
+        calls = [lambda o=o, pk=r.pk, v=version: adjustments.approve_recovery(pk, o, version=v)
+                 for o in [maker, *officers[1:3], personas.reviewer]]
+        calls += [lambda o=o, pk=r.pk, v=version: adjustments.reject_recovery(pk, o, "不同意", version=v)
+                  for o in officers[3:5]]
+        results = race(*calls)
+        wins = [x for x in results if isinstance(x, Recovery)]
+        assert len(wins) == 1, results
+        assert isinstance(results[0], services.Forbidden)
+        losers = [x for x in results[1:] if not isinstance(x, Recovery)]
+        assert all(isinstance(x, services.Stale if version else services.Refused) for x in losers), losers
+        r.refresh_from_db()
+        assert r.version == 2 and r.status == wins[0].status and r.status in ("open", "rejected")
+        assert (r.approved_by_id or r.rejected_by_id) != maker.pk
+        assert AuditEvent.objects.filter(object_type="payments.recovery", object_id=str(r.pk)).count() == 1
 
 
 def test_reading_ahead_writes_what_reading_in_turn_writes(world, monkeypatch):
