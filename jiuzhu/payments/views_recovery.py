@@ -13,6 +13,7 @@ no ID or account number is shown."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -261,85 +262,71 @@ def recovery_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, _scoped(request, pk, action), action=action)
 
 
+def _act(request: HttpRequest, pk: int, form_class: Any, prefix: str, slot: str,
+         do: Callable[[Recovery, dict[str, Any]], str], field: str | None = None) -> HttpResponse:  # fmt: skip
+    """One action form of the recovery page (``slot``: its keyword of ``_detail``): ``do(recovery, cleaned_data)``
+    calls the service and says what was done; then back to the page with that message — or the page again with
+    the form and the service's refusal (on ``field``; 400, 403 for the maker, 409 for a stale page), what was
+    typed kept."""
+    r = _scoped(request, pk, roles.PAY)
+    _need_pay(request)
+    form = form_class(request.POST, prefix=prefix)
+    status = 400
+    if form.is_valid():
+        try:
+            done = do(r, form.cleaned_data)
+        except services.PaymentError as e:
+            status = _errors(form, e, field)
+        else:
+            messages.success(request, done)
+            return redirect("payments:recovery", pk=r.pk)
+    r.refresh_from_db()
+    return _detail(request, r, action=roles.PAY, **{slot: form}, status=status)
+
+
 @login_required
 @require_POST
 def recovery_approve(request: HttpRequest, pk: int) -> HttpResponse:
     """审核通过 by another officer (the service refuses the maker, a stale page and a recovery not pending)."""
-    r = _scoped(request, pk, roles.PAY)
-    _need_pay(request)
-    form = ApproveForm(request.POST, prefix="approve")
-    status = 400
-    if form.is_valid():
-        try:
-            adjustments.approve_recovery(r, request.user, version=form.cleaned_data["version"])
-        except services.PaymentError as e:
-            status = _errors(form, e)
-        else:
-            messages.success(request, _("已审核通过，追缴生效，可以登记退回。"))
-            return redirect("payments:recovery", pk=r.pk)
-    r.refresh_from_db()
-    return _detail(request, r, action=roles.PAY, approve_form=form, status=status)
+
+    def do(r: Recovery, d: dict[str, Any]) -> str:
+        adjustments.approve_recovery(r, request.user, version=d["version"])
+        return _("已审核通过，追缴生效，可以登记退回。")
+
+    return _act(request, pk, ApproveForm, "approve", "approve_form", do)
 
 
 @login_required
 @require_POST
 def recovery_reject(request: HttpRequest, pk: int) -> HttpResponse:
     """驳回 by another officer, with the reason (required)."""
-    r = _scoped(request, pk, roles.PAY)
-    _need_pay(request)
-    form = RejectForm(request.POST, prefix="reject")
-    status = 400
-    if form.is_valid():
-        try:
-            adjustments.reject_recovery(r, request.user, form.cleaned_data["reason"],
-                                        version=form.cleaned_data["version"])  # fmt: skip
-        except services.PaymentError as e:
-            status = _errors(form, e, "reason")
-        else:
-            messages.success(request, _("已驳回该追缴，所涉月份可以重新立案追缴。"))
-            return redirect("payments:recovery", pk=r.pk)
-    r.refresh_from_db()
-    return _detail(request, r, action=roles.PAY, reject_form=form, status=status)
+
+    def do(r: Recovery, d: dict[str, Any]) -> str:
+        adjustments.reject_recovery(r, request.user, d["reason"], version=d["version"])
+        return _("已驳回该追缴，所涉月份可以重新立案追缴。")
+
+    return _act(request, pk, RejectForm, "reject", "reject_form", do, "reason")
 
 
 @login_required
 @require_POST
 def recovery_plan(request: HttpRequest, pk: int) -> HttpResponse:
-    r = _scoped(request, pk, roles.PAY)
-    _need_pay(request)
-    form = PlanForm(request.POST, prefix="plan")
-    status = 400
-    if form.is_valid():
-        try:
-            rows = adjustments.plan(r, request.user, instalments=form.cleaned_data["instalments"],
-                                    first_due=form.cleaned_data["first_due"], version=form.cleaned_data["version"])  # fmt: skip
-        except services.PaymentError as e:
-            status = _errors(form, e)
-        else:
-            messages.success(request, _("已制定还款计划，共 %(n)s 期。") % {"n": len(rows)})
-            return redirect("payments:recovery", pk=r.pk)
-    r.refresh_from_db()
-    return _detail(request, r, action=roles.PAY, plan_form=form, status=status)
+    def do(r: Recovery, d: dict[str, Any]) -> str:
+        rows = adjustments.plan(r, request.user, instalments=d["instalments"], first_due=d["first_due"],
+                                version=d["version"])  # fmt: skip
+        return _("已制定还款计划，共 %(n)s 期。") % {"n": len(rows)}
+
+    return _act(request, pk, PlanForm, "plan", "plan_form", do)
 
 
 @login_required
 @require_POST
 def recovery_repay(request: HttpRequest, pk: int) -> HttpResponse:
-    r = _scoped(request, pk, roles.PAY)
-    _need_pay(request)
-    form = RepaymentForm(request.POST, prefix="pay")
-    status = 400
-    if form.is_valid():
-        d = form.cleaned_data
-        try:
-            p = adjustments.repay(r, request.user, amount=d["amount"], paid_on=d["paid_on"], receipt_no=d["receipt_no"],
-                                  version=d["version"])  # fmt: skip
-        except services.PaymentError as e:
-            status = _errors(form, e, "amount")
-        else:
-            r.refresh_from_db()
-            messages.success(request, _("已登记退回 %(a)s 元（收据号 %(no)s），未退余额 %(b)s 元。") % {
-                "a": p.amount, "no": p.receipt_no, "b": r.balance})  # fmt: skip
-            return redirect("payments:recovery", pk=r.pk)
-    r.refresh_from_db()
-    return _detail(request, r, action=roles.PAY, repay_form=form, status=status)
+    def do(r: Recovery, d: dict[str, Any]) -> str:
+        p = adjustments.repay(r, request.user, amount=d["amount"], paid_on=d["paid_on"], receipt_no=d["receipt_no"],
+                              version=d["version"])  # fmt: skip
+        r.refresh_from_db()
+        return _("已登记退回 %(a)s 元（收据号 %(no)s），未退余额 %(b)s 元。") % {
+            "a": p.amount, "no": p.receipt_no, "b": r.balance}  # fmt: skip
+
+    return _act(request, pk, RepaymentForm, "pay", "repay_form", do, "amount")
