@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -20,10 +21,19 @@ CONFIDENCE_CHOICES = [
 VALUE_ERRORS = {
     "money": _("请输入以元为单位的金额（最多两位小数，不能为负数），如 620.00"),
     "ratio": _("请输入数字（最多四位小数，不能为负数），如 1.5 或 0.15"),
+    "percent": _("请按百分数填写（最多两位小数，不能为负数），如 3.5 表示 3.5%"),
     "int": _("请输入不小于 0 的整数"),
     "bool": _("请选择“是”或“否”"),
     "enum": _("请从列表中选择"),
 }
+
+
+def _percent_text(ratio: Any) -> str:
+    """A stored ratio as the percentage the form takes: 0.035 → 3.5."""
+    try:
+        return f"{(Decimal(str(ratio)) * 100).normalize():f}"
+    except InvalidOperation:
+        return str(ratio)
 
 
 class SourceFields(forms.Form):
@@ -50,11 +60,17 @@ class ChangeForm(SourceFields):
     def __init__(self, *args: Any, spec: ParamSpec, scopes: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.spec = spec
+        self.percent = spec.kind == "ratio" and spec.unit == "%"
         self.fields["scope"].choices = scopes  # type: ignore[attr-defined]
         if spec.kind == "bool":
             self.fields["value"] = forms.ChoiceField(label=_("新值"), choices=[("true", _("是")), ("false", _("否"))])
         elif spec.kind == "enum":
             self.fields["value"] = forms.ChoiceField(label=_("新值"), choices=[(c, c) for c in spec.choices])
+        elif self.percent:
+            # shown as a percentage everywhere (``ParamSpec.display``), so typed as one: 3.5 is 3.5 %, stored 0.035
+            self.fields["value"].help_text = _("按百分数填写：如 3.5 表示 3.5%")
+            if self.initial.get("value") not in (None, ""):
+                self.initial["value"] = _percent_text(self.initial["value"])
         elif spec.unit:
             self.fields["value"].help_text = _("单位：%(unit)s") % {"unit": spec.unit}
         if spec.kind in ("money", "ratio", "int"):
@@ -64,10 +80,16 @@ class ChangeForm(SourceFields):
             f.widget.attrs.setdefault("class", css)
 
     def clean_value(self) -> Any:
+        text = self.cleaned_data["value"]
         try:
-            return services.parse_value(self.spec, self.cleaned_data["value"])
-        except (ValueError, TypeError):
-            raise forms.ValidationError(VALUE_ERRORS[self.spec.kind]) from None
+            if self.percent:  # 3.5 (or 3.5%) → 0.035; at most two decimals, so the ratio has at most four
+                pct = Decimal(str(text).strip().removesuffix("%").strip())
+                if pct != pct.quantize(Decimal("0.01")):
+                    raise ValueError(text)
+                text = f"{(pct / 100).normalize():f}"
+            return services.parse_value(self.spec, text)
+        except (ValueError, TypeError, InvalidOperation):
+            raise forms.ValidationError(VALUE_ERRORS["percent" if self.percent else self.spec.kind]) from None
 
     def data_key(self) -> dict[str, str]:
         """The cleaned values as text: what the preview was computed for (compared when saving)."""

@@ -244,3 +244,37 @@ def test_preview_of_a_few_hundred_households(personas):
     assert Decimal(dibao["cost_after"]) >= Decimal(dibao["cost_before"])
     assert len(s["changed"]) == min(s["changed_total"], services.PREVIEW_LIMIT)
     assert seconds < 5, f"preview of {n} households took {seconds:.1f} s"
+
+
+def test_a_percentage_is_typed_as_the_percentage_the_page_shows(client, personas, three):
+    """A CPI rise, a trigger, a top-up share are shown as percentages (0.041 as 4.1%); the form took the stored
+    fraction under a "单位：%" hint, so typing 4.1 for 4.1 % saved 410 % — a price subsidy of four times the
+    standard. The form now takes the percentage: 4.1 (or 4.1%) is saved as 0.041, and more than two decimals of a
+    percent are refused."""
+    from jiuzhu.accounts.roles import Role
+    from jiuzhu.testing.fixtures import make_user
+
+    cpi_url = "/policy/parameters/stats.cpi_yoy/change/"
+    client.force_login(make_user("pa_prov", Role.POLICY_ADMIN, "61"))
+    page = client.get(cpi_url)
+    shown = page.context["form"]["value"].value()
+    current = page.context["current"]
+    assert current is not None and Decimal(shown) == Decimal(str(current.value)) * 100  # as a percentage
+    assert "如 3.5 表示 3.5%" in page.content.decode()
+    data = form(scope="61", value="4.1", source="陕西省统计局 居民消费价格")
+    r = client.post(cpi_url, data)
+    assert r.status_code == 200 and r.context["new"].value == "0.041" and r.context["new"].display == "4.1%"
+    token = r.context["preview_token"]
+    r = client.post(cpi_url, {**data, "action": "save", "preview_token": token})
+    assert r.status_code == 302
+    assert current_store().resolve("stats.cpi_yoy", "61", ON).value == "0.041"
+    for bad in ("4.125", "-1", "四"):
+        r = client.post(cpi_url, form(scope="61", value=bad))
+        assert "请按百分数填写" in r.content.decode(), bad
+    assert client.post(cpi_url, form(scope="61", value="3.5%")).context["new"].value == "0.035"
+    # a multiple (unit 倍) is still typed as it is stored: 1.5 is 1.5 times
+    near = "/policy/parameters/near_dibao.income_multiple/change/"
+    page = client.get(near)
+    current = page.context["current"]
+    assert current is not None and page.context["form"]["value"].value() == services.stored_text(current.value)
+    assert client.post(near, form(scope="61", value="1.6")).context["new"].value == "1.6"
