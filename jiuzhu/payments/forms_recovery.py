@@ -101,12 +101,6 @@ class RejectForm(Versioned):
         super().__init__(*args, **kw)
         bootstrap(self)
 
-    def clean_reason(self) -> str:
-        reason = (self.cleaned_data.get("reason") or "").strip()
-        if not reason:
-            raise forms.ValidationError(_("请填写驳回理由。"))
-        return reason
-
 
 class PlanForm(Versioned):
     instalments = forms.IntegerField(label=_("分期数"), min_value=1, max_value=60, initial=1)
@@ -119,7 +113,7 @@ class PlanForm(Versioned):
 
 
 class RepaymentForm(Versioned):
-    receipt_no = forms.CharField(label=_("收据号"), max_length=64)
+    receipt_no = forms.CharField(label=_("收据号"), max_length=64, error_messages={"required": _("请填写收据号。")})
     paid_on = forms.DateField(label=_("退回日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     amount = forms.DecimalField(label=_("退回金额（元）"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
 
@@ -127,12 +121,6 @@ class RepaymentForm(Versioned):
         super().__init__(*args, **kw)
         self.initial.setdefault("paid_on", timezone.localdate().isoformat())
         bootstrap(self)
-
-    def clean_receipt_no(self) -> str:
-        receipt = (self.cleaned_data.get("receipt_no") or "").strip()
-        if not receipt:
-            raise forms.ValidationError(_("请填写收据号。"))
-        return receipt
 
     def clean_paid_on(self) -> dt.date:
         d: dt.date = self.cleaned_data["paid_on"]

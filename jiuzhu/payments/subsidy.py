@@ -30,7 +30,7 @@ from jiuzhu.core.months import add_months, first_of
 
 from .adjustments import FEN, ZERO, outcomes, set_totals
 from .evaluation import digest, parameter_snapshot
-from .models import PayrollLine, PayrollRun, PayrollSkip
+from .models import ALL, PayrollLine, PayrollRun, PayrollSkip
 from .services import Refused, _authorise, in_scope
 
 PROGRAMME = "price_subsidy"  # the lines' and the run's programme
@@ -71,6 +71,14 @@ def months_due(area_code: str, *, last: dt.date | None = None, back: int = 3) ->
         if figures["triggered"] and live_run(area_code, m) is None:
             out.append({"month": m, **figures})
     return out
+
+
+def of_payroll(run: PayrollRun) -> PayrollRun | None:
+    """The price-subsidy run that came with a regular payroll of all programmes (``services.generate``); None for
+    any other run."""
+    if run.kind != PayrollRun.Kind.REGULAR or run.programme != ALL:
+        return None
+    return live_run(run.area_code, run.month)
 
 
 def live_run(area_code: str, month: dt.date) -> PayrollRun | None:

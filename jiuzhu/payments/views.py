@@ -37,7 +37,7 @@ from jiuzhu.core.scoping import can, get_scoped_or_404, user_area_prefix
 
 from . import exports, returns, services, subsidy
 from .forms import PROGRAMME_CHOICES, CancelForm, EntitlementFilter, GenerateForm, ReturnForm
-from .models import ALL, BankReturn, Entitlement, PayrollLine, PayrollRun, PayrollSkip, StandardChange
+from .models import BankReturn, Entitlement, PayrollLine, PayrollRun, PayrollSkip, StandardChange
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +221,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # a 调标 back-pay run: the review whose differences it pays
     backpay = run.kind == PayrollRun.Kind.BACKPAY
     ctx["standard_change"] = StandardChange.objects.filter(backpay_run=run).first() if backpay else None
-    if run.kind == PayrollRun.Kind.REGULAR and run.programme == ALL:  # the month's 价格临时补贴 comes with it
-        ctx["price_run"] = subsidy.live_run(run.area_code, run.month)
+    ctx["price_run"] = subsidy.of_payroll(run)  # the month's 价格临时补贴, which comes with all programmes
     ctx["cancel_form"] = CancelForm()
     ctx["files"] = [("csv", _("代发明细 CSV")), ("xml", _("pain.001 XML")), ("xlsx", _("汇总表 XLSX"))]
     return render(request, "payments/run.html", ctx)

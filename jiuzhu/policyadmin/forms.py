@@ -28,14 +28,6 @@ VALUE_ERRORS = {
 }
 
 
-def _percent_text(ratio: Any) -> str:
-    """A stored ratio as the percentage the form takes: 0.035 → 3.5."""
-    try:
-        return f"{(Decimal(str(ratio)) * 100).normalize():f}"
-    except InvalidOperation:
-        return str(ratio)
-
-
 class SourceFields(forms.Form):
     source = forms.CharField(label=_("文件及文号"), max_length=200,
                              help_text=_("如：安政办发〔2025〕12号 关于提高城乡低保标准的通知"))  # fmt: skip
@@ -70,7 +62,7 @@ class ChangeForm(SourceFields):
             # shown as a percentage everywhere (``ParamSpec.display``), so typed as one: 3.5 is 3.5 %, stored 0.035
             self.fields["value"].help_text = _("按百分数填写：如 3.5 表示 3.5%")
             if self.initial.get("value") not in (None, ""):
-                self.initial["value"] = _percent_text(self.initial["value"])
+                self.initial["value"] = spec.display(self.initial["value"]).removesuffix("%")  # 0.035 → 3.5
         elif spec.unit:
             self.fields["value"].help_text = _("单位：%(unit)s") % {"unit": spec.unit}
         if spec.kind in ("money", "ratio", "int"):

@@ -92,7 +92,7 @@ class Command(BaseCommand):
         skipped = skipped_by_reason(run)
         total = str(Decimal(run.total_amount or 0).quantize(Decimal("0.01")))
         # all programmes bring the month's 价格临时补贴 when its CPI figure reaches the trigger (its own run)
-        price = subsidy.live_run(run.area_code, run.month) if run.programme == "all" else None
+        price = subsidy.of_payroll(run)
         if as_json:
             self.stdout.write(json.dumps({
                 "run": run.pk, "area": run.area_code, "month": run.month.strftime("%Y-%m"),
